@@ -1,0 +1,360 @@
+"""The public codec API: image + mask -> .obic bytes -> image, and inspection.
+
+Flow: pad image & mask to a multiple of 64 (edge replicate) -> latent-grid mask (the
+rule in :mod:`obic_core.masking`) -> y = g_a(x) -> per-layer gain -> each layer coded on
+its own (:mod:`obic_core.engine`) -> container (:mod:`obic_core.bitstream`).
+Decoding reverses it; a layer that is absent from the file (or not requested) is left out
+of the latent tensor and its region is painted mid-gray (and transparent in ``alpha``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from obic_core import bitstream
+from obic_core.errors import ObicCancelled, ObicDeviceError, ObicError, ObicFormatError, ObicInputError
+from obic_core.imageio import check_dimensions
+
+LAYER_NAMES = ("object", "background")
+GRAY = 128
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    object_quality: float = 0.75
+    background_quality: float = 0.25
+    target_bpp: float | None = None
+    device: str = "auto"
+    weights: str | None = None
+    store_full_mask: bool = False
+
+
+@dataclass
+class EncodeResult:
+    data: bytes
+    object_quality: float
+    background_quality: float
+    reached: bool = True          # False when a target bpp was below the smallest file
+    attempts: int = 1             # real encodes made (rate search)
+    seconds: float = 0.0
+    estimated_bits: dict = field(default_factory=dict)   # per layer, from the coded models
+
+
+@dataclass
+class Decoded:
+    image: np.ndarray                 # (H, W, 3) uint8
+    mask: np.ndarray                  # (H, W) bool: object region
+    layers: tuple[str, ...]           # layers that were decoded
+    alpha: np.ndarray | None = None   # (H, W) uint8 when only part of the image was decoded
+
+
+@dataclass
+class LayerInfo:
+    bytes: int
+    latent_bytes: int
+    hyper_bytes: int
+
+
+@dataclass
+class Layout:
+    width: int
+    height: int
+    model_name: str
+    model_id: str
+    object_quality: float
+    background_quality: float
+    file_bytes: int
+    header_bytes: int
+    mask_bytes: int
+    layers: dict[str, LayerInfo]
+    full_mask: bool = False
+
+    @property
+    def bpp(self) -> float:
+        return self.file_bytes * 8 / (self.width * self.height)
+
+    def to_json(self) -> dict:
+        px = self.width * self.height
+        layers = {"mask": {"bytes": self.mask_bytes, "bpp": self.mask_bytes * 8 / px}}
+        for name, info in self.layers.items():
+            layers[name] = {"bytes": info.bytes, "bpp": info.bytes * 8 / px,
+                            "latent_bytes": info.latent_bytes, "hyper_bytes": info.hyper_bytes}
+        return {
+            "width": self.width, "height": self.height, "file_bytes": self.file_bytes,
+            "bpp": self.bpp, "header_bytes": self.header_bytes,
+            "qualities": {"object": self.object_quality, "background": self.background_quality},
+            "model": {"name": self.model_name, "id": self.model_id},
+            "full_mask": self.full_mask, "layers": layers,
+        }
+
+
+def load_codec(weights: str | None = None, device: str = "auto"):
+    """The cached :class:`~obic_core.engine.Engine` (loads torch and the weights on first use)."""
+    from obic_core.engine import get_engine
+
+    return get_engine(weights, device)
+
+
+# -- encoding ----------------------------------------------------------------------------
+def _check_image(image: np.ndarray) -> np.ndarray:
+    arr = np.asarray(image)
+    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype != np.uint8:
+        raise ObicInputError(f"expected an (H, W, 3) uint8 RGB image, got shape {arr.shape} {arr.dtype}")
+    check_dimensions(arr.shape[1], arr.shape[0])
+    return arr
+
+
+def _check_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    if mask is None:
+        return np.ones(shape, dtype=bool)
+    m = np.asarray(mask)
+    if m.shape != shape:
+        raise ObicInputError(f"mask is {m.shape[1] if m.ndim > 1 else '?'}×{m.shape[0]} but the image is "
+                             f"{shape[1]}×{shape[0]}; they must match")
+    return m > 0
+
+
+def _q(v: float) -> float:
+    return bitstream.u16_to_quality(bitstream.quality_to_u16(v))
+
+
+class _Prepared:
+    """What stays the same across the rate search: y and the masks."""
+
+    def __init__(self, engine, image: np.ndarray, mask: np.ndarray) -> None:
+        import torch
+
+        from obic_core.masking import latent_mask_from_pixels, pad_replicate
+
+        self.height, self.width = image.shape[:2]
+        x = torch.from_numpy(np.array(image)).permute(2, 0, 1).unsqueeze(0).float().div_(255)
+        self.y = engine.analyse(pad_replicate(x))
+        m = torch.from_numpy(mask.astype(np.float32))[None, None]
+        self.lat = latent_mask_from_pixels(m)[0, 0].numpy() > 0.5
+        self.pixel_mask = mask
+
+
+def _encode_prepared(engine, prep: _Prepared, q_obj: float, q_bkg: float, full_mask: bool,
+                     cancel: Callable[[], bool] | None) -> EncodeResult:
+    from obic_core import coding
+
+    t0 = time.perf_counter()
+    g_obj, _ = engine.gains(q_obj)
+    g_bkg, _ = engine.gains(q_bkg)
+    lat_t = _lat_tensor(prep.lat, prep.y)
+    y_s = prep.y * (lat_t * g_obj + (1 - lat_t) * g_bkg)
+    streams: dict[str, bytes] = {}
+    if prep.lat.all():
+        mode, grid = bitstream.MASK_ALL_OBJECT, b""
+    elif not prep.lat.any():
+        mode, grid = bitstream.MASK_ALL_BACKGROUND, b""
+    else:
+        mode, grid = bitstream.MASK_CODED, coding.encode_mask_grid(prep.lat)
+    streams["mask"] = bitstream.pack_mask(mode, grid, prep.pixel_mask if full_mask else None)
+    est = {}
+    for name, m in (("object", prep.lat), ("background", ~prep.lat)):
+        if cancel is not None and cancel():
+            raise ObicCancelled("encoding cancelled")
+        if not m.any():
+            continue
+        code = engine.encode_layer(name, y_s, m)
+        streams[name] = bitstream.pack_layer(code.hyper, code.latent)
+        est[name] = code.est_bits
+    container = bitstream.Container(prep.width, prep.height, q_obj, q_bkg,
+                                    bytes.fromhex(engine.model_id), engine.model_name, streams,
+                                    full_mask=full_mask)
+    return EncodeResult(bitstream.serialize(container), q_obj, q_bkg,
+                        seconds=time.perf_counter() - t0, estimated_bits=est)
+
+
+def _lat_tensor(lat: np.ndarray, like):
+    import torch
+
+    return torch.from_numpy(lat.astype(np.float64)).view(1, 1, *lat.shape).to(like.device)
+
+
+def _guard_device(fn):
+    """Turn CUDA out-of-memory into a readable error (the user's inputs are untouched)."""
+
+    def wrapped(*args, **kwargs):
+        import torch
+
+        try:
+            return fn(*args, **kwargs)
+        except torch.cuda.OutOfMemoryError:
+            raise ObicDeviceError("the GPU ran out of memory; try a smaller image or --device cpu") from None
+        except MemoryError:
+            raise ObicDeviceError("not enough memory for this image") from None
+
+    wrapped.__name__ = fn.__name__
+    wrapped.__doc__ = fn.__doc__
+    return wrapped
+
+
+@_guard_device
+def encode_detailed(image: np.ndarray, mask: np.ndarray | None, settings: EncodeSettings = EncodeSettings(),
+                    progress: Callable[[float], None] | None = None,
+                    cancel: Callable[[], bool] | None = None) -> EncodeResult:
+    """Encode, searching the qualities when ``settings.target_bpp`` is set.
+
+    Target mode keeps d = q_obj − q_bkg and bisects a common shift s (q = clip(q + s)),
+    on real encodes, for the largest file not above the target; y = g_a(x) is computed once.
+    """
+    image = _check_image(image)
+    mask = _check_mask(mask, image.shape[:2])
+    if mask is None or mask.all():
+        pass
+    engine = load_codec(settings.weights, settings.device)
+    report = progress or (lambda f: None)
+    with engine.lock:
+        t0 = time.perf_counter()
+        report(0.05)
+        prep = _Prepared(engine, image, mask)
+        report(0.3)
+        qo, qb = _q(settings.object_quality), _q(settings.background_quality)
+        if settings.target_bpp is None:
+            res = _encode_prepared(engine, prep, qo, qb, settings.store_full_mask, cancel)
+            report(1.0)
+            res.seconds = time.perf_counter() - t0
+            return res
+        if settings.target_bpp <= 0:
+            raise ObicInputError("target bpp must be positive")
+        budget = settings.target_bpp * image.shape[0] * image.shape[1] / 8
+
+        def at(shift: float) -> EncodeResult:
+            return _encode_prepared(engine, prep, _q(qo + shift), _q(qb + shift), settings.store_full_mask, cancel)
+
+        lo_s, hi_s = -max(qo, qb), 1 - min(qo, qb)   # below lo_s both are 0, above hi_s both are 1
+        best = at(lo_s)
+        attempts = 1
+        if len(best.data) > budget:
+            best.reached, best.attempts = False, attempts
+            best.seconds = time.perf_counter() - t0
+            report(1.0)
+            return best
+        top = at(hi_s)
+        attempts += 1
+        if len(top.data) <= budget:
+            best = top
+        else:
+            for i in range(12):
+                if hi_s - lo_s < 1 / 512:
+                    break
+                mid = (lo_s + hi_s) / 2
+                r = at(mid)
+                attempts += 1
+                if len(r.data) <= budget:
+                    best, lo_s = r, mid
+                else:
+                    hi_s = mid
+                report(0.3 + 0.7 * (i + 1) / 12)
+        best.attempts = attempts
+        best.seconds = time.perf_counter() - t0
+        report(1.0)
+        return best
+
+
+def encode(image: np.ndarray, mask: np.ndarray | None, settings: EncodeSettings = EncodeSettings(),
+           progress: Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None) -> bytes:
+    """Encode an RGB uint8 image with an object mask (None: single layer) to .obic bytes."""
+    return encode_detailed(image, mask, settings, progress, cancel).data
+
+
+# -- decoding ----------------------------------------------------------------------------
+def _latent_grid(c: bitstream.Container) -> np.ndarray:
+    from obic_core import coding
+    from obic_core.masking import LATENT_STRIDE, padded_size
+
+    ph, pw = padded_size(c.height, c.width)
+    shape = (ph // LATENT_STRIDE, pw // LATENT_STRIDE)
+    mode, grid, _ = bitstream.unpack_mask(c.streams["mask"], False, (c.height, c.width))
+    if mode == bitstream.MASK_ALL_OBJECT:
+        return np.ones(shape, dtype=bool)
+    if mode == bitstream.MASK_ALL_BACKGROUND:
+        return np.zeros(shape, dtype=bool)
+    return coding.decode_mask_grid(grid, shape)
+
+
+@_guard_device
+def decode(data: bytes, layers: Sequence[str] = LAYER_NAMES, device: str = "auto",
+           weights: str | None = None) -> Decoded:
+    """Decode the requested layers that the file holds."""
+    import torch
+
+    from obic_core.masking import LATENT_STRIDE
+
+    for name in layers:
+        if name not in LAYER_NAMES:
+            raise ObicInputError(f"unknown layer '{name}' (object or background)")
+    c = bitstream.parse(data)
+    check_dimensions(c.width, c.height, what="the encoded image")
+    engine = load_codec(weights, device)
+    if bytes.fromhex(engine.model_id) != c.model_id:
+        raise ObicFormatError(
+            f"this file was encoded with model {c.model_name} ({c.model_id.hex()}), but the loaded "
+            f"weights are {engine.model_name} ({engine.model_id}); decode it with those weights (--weights)")
+    lat = _latent_grid(c)
+    with engine.lock, torch.no_grad():
+        y_dec = torch.zeros(1, engine.config.M, *lat.shape, dtype=torch.float64, device=engine.device)
+        present = []
+        for name, m, q in (("object", lat, c.object_quality), ("background", ~lat, c.background_quality)):
+            if not m.any():
+                continue
+            if name not in c.streams or name not in layers:
+                continue
+            hyper, latent = bitstream.unpack_layer(c.streams[name], name)
+            y_hat = engine.decode_layer(name, hyper, latent, m)
+            _, inv = engine.gains(q)
+            y_dec += y_hat * inv * _lat_tensor(m, y_hat)
+            present.append(name)
+        x_hat = engine.synthesise(y_dec)[0, :, : c.height, : c.width]
+        img = (x_hat.mul(255).round_().byte().permute(1, 2, 0).cpu().numpy())
+    px_lat = np.repeat(np.repeat(lat, LATENT_STRIDE, 0), LATENT_STRIDE, 1)[: c.height, : c.width]
+    covered = np.zeros_like(px_lat)
+    if "object" in present:
+        covered |= px_lat
+    if "background" in present:
+        covered |= ~px_lat
+    alpha = None
+    if not covered.all():
+        img = img.copy()
+        img[~covered] = GRAY
+        alpha = np.where(covered, 255, 0).astype(np.uint8)
+    mask = px_lat
+    if c.full_mask:
+        _, _, full = bitstream.unpack_mask(c.streams["mask"], True, (c.height, c.width))
+        mask = full
+    return Decoded(np.ascontiguousarray(img), mask, tuple(present), alpha)
+
+
+# -- inspection and editing -------------------------------------------------------------------
+def inspect(data: bytes) -> Layout:
+    """Describe a .obic file (validates it; no model needed)."""
+    c = bitstream.parse(data)
+    layers = {}
+    for name in LAYER_NAMES:
+        if name in c.streams:
+            hyper, latent = bitstream.unpack_layer(c.streams[name], name)
+            layers[name] = LayerInfo(len(c.streams[name]), len(latent), len(hyper) + 4)
+    return Layout(c.width, c.height, c.model_name, c.model_id.hex(), c.object_quality,
+                  c.background_quality, len(data), c.header_bytes, len(c.streams["mask"]), layers,
+                  c.full_mask)
+
+
+def extract(data: bytes, layer: str) -> bytes:
+    """A valid .obic holding only ``layer`` (plus the mask)."""
+    if layer not in LAYER_NAMES:
+        raise ObicInputError(f"unknown layer '{layer}' (object or background)")
+    c = bitstream.parse(data)
+    if layer not in c.streams:
+        raise ObicInputError(f"the file has no {layer} layer")
+    c.streams = {k: v for k, v in c.streams.items() if k in ("mask", layer)}
+    return bitstream.serialize(c)
+
+
+__all__ = ["Decoded", "EncodeResult", "EncodeSettings", "LAYER_NAMES", "LayerInfo", "Layout",
+           "ObicError", "decode", "encode", "encode_detailed", "extract", "inspect", "load_codec"]

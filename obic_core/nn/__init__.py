@@ -1,0 +1,1 @@
+"""Pure-torch building blocks of the LearntOBIC network (no I/O, no entropy coder)."""

@@ -1,0 +1,249 @@
+"""`obic train codec`: the resumable training loop of the LearntOBIC codec.
+
+Loss (paper form): L = Λ·(1 − MS-SSIM(x̂, x)) + a(q_bkg)·R_bkg + a(q_obj)·R_obj with rates
+in bpp, Λ = 64 and a(q) = 32^(1−q) (see :func:`obic_core.nn.model.rate_weight`). The two
+qualities are drawn independently per image from the K trained levels, so one model learns
+the whole (object × background) quality plane. ``--distortion mse`` swaps the distortion
+for Λ_mse·MSE (PSNR-oriented variant).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from pytorch_msssim import ms_ssim
+
+from obic_core.masking import latent_mask_from_pixels
+from obic_core.nn.model import DISTORTION_WEIGHT, LearntOBIC, ModelConfig, rate_weight
+from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
+from obic_core.train.data import CropSampler, codec_validation_images
+from obic_core.weights import DEFAULT_CODEC, save_weights
+
+log = logging.getLogger("obic.train")
+MSE_WEIGHT = 3000.0  # Λ for --distortion mse (≈ λ=0.046 on 255² MSE at q = 1)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--photos", nargs="*", type=Path, default=[], help="folders of photos")
+    p.add_argument("--pairs", nargs="*", type=Path, default=[],
+                   help="folders with images/ and masks/ (validation split excluded)")
+    p.add_argument("--run-dir", type=Path, default=Path("runs/codec"))
+    p.add_argument("--steps", type=int, default=100_000, help="stop after this many total steps")
+    p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes (0: no limit)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--lr", type=float, default=5e-4)
+    p.add_argument("--lr-drop-at", type=int, default=0, help="step after which lr is ×0.2 (0: never)")
+    p.add_argument("--distortion", choices=["ms-ssim", "mse"], default="ms-ssim")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-bf16", action="store_true", help="train the transforms in fp32")
+    p.add_argument("--resume", action="store_true", help="continue from run-dir/last.safetensors")
+    p.add_argument("--val-every", type=int, default=500)
+    p.add_argument("--ckpt-minutes", type=float, default=4.0)
+    p.add_argument("--export", type=Path, default=DEFAULT_CODEC,
+                   help="where the best weights are exported (model only, fp16)")
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--N", type=int, default=ModelConfig.N)
+    p.add_argument("--M", type=int, default=ModelConfig.M)
+    p.add_argument("--Nh", type=int, default=ModelConfig.Nh)
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def loss_terms(model, x, pixel_mask, q_obj, q_bkg, distortion: str, bf16: bool) -> dict:
+    lat = latent_mask_from_pixels(pixel_mask)
+    out = model(x, lat, q_obj, q_bkg, noise=True, bf16=bf16)
+    npx = x.shape[-2] * x.shape[-1]
+    bpp_obj = (out["bits"]["object"]["y"] + out["bits"]["object"]["z"]) / npx
+    bpp_bkg = (out["bits"]["background"]["y"] + out["bits"]["background"]["z"]) / npx
+    x_hat = out["x_hat"]
+    if distortion == "mse":
+        d = (x_hat - x).pow(2).mean(dim=(1, 2, 3))
+        dist_term = MSE_WEIGHT * d
+    else:
+        d = 1 - ms_ssim(x_hat, x, data_range=1.0, size_average=False)
+        dist_term = DISTORTION_WEIGHT * d
+    loss = dist_term + rate_weight(q_bkg) * bpp_bkg + rate_weight(q_obj) * bpp_obj
+    return {"loss": loss.mean(), "bpp": (bpp_obj + bpp_bkg).mean(), "d": d.mean()}
+
+
+@torch.no_grad()
+def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device) -> dict:
+    """Hard-rounded rate estimate and MS-SSIM in single-layer mode at q = 0, 0.5, 1."""
+    model.eval()
+    x = images.to(device)
+    full = torch.ones(x.shape[0], 1, x.shape[2] // 16, x.shape[3] // 16, device=device)
+    res = {}
+    score = 0.0
+    for q in (0.0, 0.5, 1.0):
+        qt = torch.full((x.shape[0],), q, device=device)
+        out = model(x, full, qt, qt, noise=False)
+        bits = sum(v["y"] + v["z"] for v in out["bits"].values())
+        bpp = (bits / (x.shape[2] * x.shape[3])).mean().item()
+        ms = ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0).item()
+        mse = (out["x_hat"].clamp(0, 1) - x).pow(2).mean().item()
+        res[f"q{q:g}"] = {"bpp": round(bpp, 4), "ms_ssim": round(ms, 4),
+                          "psnr": round(-10 * torch.log10(torch.tensor(mse)).item(), 2)}
+        score += DISTORTION_WEIGHT * (1 - ms) + rate_weight(q) * bpp
+    res["score"] = round(score / 3, 4)
+    model.train()
+    return res
+
+
+def run(args: argparse.Namespace) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    rank = 0
+    device = pick_device(args.device)
+    if distributed:
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend)
+        rank = dist.get_rank()
+        if device.type == "cuda":
+            device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+            torch.cuda.set_device(device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed + rank)
+    bf16 = not args.no_bf16
+    config = ModelConfig(N=args.N, M=args.M, Nh=args.Nh)
+    model = LearntOBIC(config).to(device).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    run_dir = args.run_dir
+    last = run_dir / "last.safetensors"
+    meta = {"step": 0, "wall_s": 0.0, "best_score": None, "history": []}
+    if args.resume and last.exists():
+        meta = load_checkpoint(last, model, opt)
+        log.info("resumed from %s at step %d (%.1f min trained)", last, meta["step"], meta["wall_s"] / 60)
+    for g in opt.param_groups:
+        g["lr"] = args.lr
+    train_model = model
+    if distributed:
+        train_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    sampler = CropSampler(args.photos, args.pairs, crop=args.crop, seed=args.seed * 1000 + rank + meta["step"])
+    val_images = codec_validation_images(args.photos) if rank == 0 and args.photos else None
+    run_dir.mkdir(parents=True, exist_ok=True)
+    csv_path = run_dir / "log.csv"
+    new_csv = not csv_path.exists()
+    csv_file = open(csv_path, "a", newline="") if rank == 0 else None
+    writer = csv.writer(csv_file) if csv_file else None
+    if writer and new_csv:
+        writer.writerow(["step", "wall_s", "loss", "bpp", "dist", "lr", "val_bpp_q0.5", "val_msssim_q0.5", "val_score"])
+
+    stop = {"flag": False}
+
+    def on_signal(signum, frame):
+        stop["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+    from tqdm import tqdm
+
+    start_step = meta["step"]
+    t_start = time.time()
+    t_ckpt = time.time()
+    wall0 = meta["wall_s"]
+    bar = tqdm(total=args.steps, initial=start_step, disable=rank != 0, dynamic_ncols=True,
+               mininterval=5, file=sys.stderr)
+    ema = None
+
+    def checkpoint():
+        meta["wall_s"] = wall0 + time.time() - t_start
+        save_checkpoint(last, model, opt, {**meta, "config": config.to_dict(), "args": vars_json(args)})
+
+    step = start_step
+    while step < args.steps and not stop["flag"]:
+        if args.minutes and time.time() - t_start > args.minutes * 60:
+            break
+        lr = args.lr * (0.2 if args.lr_drop_at and step >= args.lr_drop_at else 1.0)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x, m = sampler.batch(args.batch)
+        x = x.to(device).to(memory_format=torch.channels_last)
+        m = m.to(device)
+        K = config.levels
+        q_obj = torch.randint(0, K, (x.shape[0],), device=device).float() / (K - 1)
+        q_bkg = torch.randint(0, K, (x.shape[0],), device=device).float() / (K - 1)
+        terms = loss_terms(train_model, x, m, q_obj, q_bkg, args.distortion, bf16)
+        opt.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        meta["step"] = step
+        vals = {k: v.item() for k, v in terms.items()}
+        ema = vals if ema is None else {k: 0.98 * ema[k] + 0.02 * vals[k] for k in vals}
+        if rank == 0:
+            bar.update(1)
+            bar.set_postfix(loss=f"{ema['loss']:.3f}", bpp=f"{ema['bpp']:.3f}",
+                            d=f"{ema['d']:.4f}", lr=f"{lr:.1e}", refresh=False)
+            row = [step, round(wall0 + time.time() - t_start, 1), round(vals["loss"], 4),
+                   round(vals["bpp"], 4), round(vals["d"], 5), lr, "", "", ""]
+            if val_images is not None and step % args.val_every == 0:
+                v = validate(model, val_images, device)
+                row[6:9] = [v["q0.5"]["bpp"], v["q0.5"]["ms_ssim"], v["score"]]
+                meta["history"].append({"step": step, **v})
+                log.info("step %d validation %s", step, json.dumps(v))
+                if meta["best_score"] is None or v["score"] < meta["best_score"]:
+                    meta["best_score"] = v["score"]
+                    export(model, config, args, meta, v)
+                checkpoint()
+                t_ckpt = time.time()
+            writer.writerow(row)
+            if step % 50 == 0:
+                csv_file.flush()
+            if time.time() - t_ckpt > args.ckpt_minutes * 60:
+                checkpoint()
+                t_ckpt = time.time()
+    if rank == 0:
+        checkpoint()
+        csv_file.close()
+        bar.close()
+        log.info("stopped at step %d; checkpoint %s", step, last)
+    if distributed:
+        dist.destroy_process_group()
+
+
+def vars_json(args: argparse.Namespace) -> dict:
+    return {k: (str(v) if isinstance(v, Path) else [str(i) for i in v] if isinstance(v, list) else v)
+            for k, v in vars(args).items() if k != "func"}
+
+
+def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) -> None:
+    """Write the current weights as the shipped model + card (fp16, validated after rounding)."""
+    card = {
+        "config": config.to_dict(),
+        "kind": "codec",
+        "distortion": args.distortion,
+        "loss": "64*(1-MS-SSIM) + 32^(1-q_bkg)*R_bkg + 32^(1-q_obj)*R_obj (bpp)"
+        if args.distortion == "ms-ssim" else f"{MSE_WEIGHT}*MSE + 32^(1-q)*R per layer",
+        "steps": meta["step"],
+        "wall_time_s": round(meta.get("wall_s", 0.0), 1),
+        "batch": args.batch, "crop": args.crop, "lr": args.lr,
+        "data": {"photos": [str(p) for p in args.photos], "pairs": [str(p) for p in args.pairs],
+                 "excluded": "resources/splits/codec_val.txt, resources/splits/masks_val.txt, Kodak"},
+        "validation": {"set": "resources/splits/codec_val.txt (8 photos, 256x256 centre crops), "
+                              "single layer, hard-rounded rate estimate", **val},
+        "command": "obic train codec " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["codec"] else sys.argv[1:]),
+        "device": str(next(model.parameters()).device),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
+    save_weights(model.state_dict(), args.export, card)
+    log.info("exported weights to %s", args.export)

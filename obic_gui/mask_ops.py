@@ -1,0 +1,165 @@
+"""Mask editing primitives on numpy arrays (no Qt), shared by the canvas and the tests.
+
+Boxes are ``(x0, y0, x1, y1)`` with exclusive ends, clipped to the mask. Every operation
+returns the box it touched so that the canvas repaints and the undo stack stores only that
+region, not the whole mask — brush strokes on a 24 MP photo stay cheap.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Box = tuple[int, int, int, int]
+
+#: the codec decides "object" per 16×16 block (obic_core.masking); mirrored for display
+LATENT_STRIDE = 16
+
+
+def clip_box(box: Box, shape: tuple[int, int]) -> Box | None:
+    h, w = shape
+    x0, y0, x1, y1 = box
+    x0, y0 = max(0, int(x0)), max(0, int(y0))
+    x1, y1 = min(w, int(x1)), min(h, int(y1))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    return x0, y0, x1, y1
+
+
+def union_box(a: Box | None, b: Box | None) -> Box | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def grow_box(box: Box, by: int, shape: tuple[int, int]) -> Box | None:
+    return clip_box((box[0] - by, box[1] - by, box[2] + by, box[3] + by), shape)
+
+
+def paint_segment(mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float],
+                  radius: float, value: bool) -> Box | None:
+    """Set every pixel within ``radius`` of the segment p0–p1 (a capsule) to ``value``.
+
+    A capsule rather than stamped discs: a fast mouse drag leaves no gaps, and each mouse
+    move costs one vectorised pass over the segment's box.
+    """
+    r = max(0.5, float(radius))
+    (ax, ay), (bx, by) = p0, p1
+    box = clip_box((int(np.floor(min(ax, bx) - r)), int(np.floor(min(ay, by) - r)),
+                    int(np.ceil(max(ax, bx) + r)) + 1, int(np.ceil(max(ay, by) + r)) + 1), mask.shape)
+    if box is None:
+        return None
+    x0, y0, x1, y1 = box
+    # pixel centres are at integer + 0.5 in image coordinates
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5
+    dx, dy = bx - ax, by - ay
+    seg2 = dx * dx + dy * dy
+    if seg2 < 1e-9:
+        d2 = (xx - ax) ** 2 + (yy - ay) ** 2
+    else:
+        t = np.clip(((xx - ax) * dx + (yy - ay) * dy) / seg2, 0.0, 1.0)
+        d2 = (xx - (ax + t * dx)) ** 2 + (yy - (ay + t * dy)) ** 2
+    hit = d2 <= r * r
+    if not hit.any():
+        return None
+    mask[y0:y1, x0:x1][hit] = value
+    return box
+
+
+def flood_fill(mask: np.ndarray, x: int, y: int, value: bool) -> Box | None:
+    """Set the 4-connected region of equal value around (x, y) to ``value``.
+
+    Returns None when the click is outside or the region already has that value.
+    """
+    h, w = mask.shape
+    if not (0 <= x < w and 0 <= y < h) or bool(mask[y, x]) == bool(value):
+        return None
+    import cv2  # lazily: the first fill pays the import, start-up does not
+
+    work = mask.astype(np.uint8)
+    ff = np.zeros((h + 2, w + 2), np.uint8)
+    _, _, _, rect = cv2.floodFill(work, ff, (int(x), int(y)), 1 if value else 0,
+                                  flags=4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8))
+    region = ff[1:-1, 1:-1].astype(bool)
+    mask[region] = value
+    rx, ry, rw, rh = rect
+    return rx, ry, rx + rw, ry + rh
+
+
+def changed_box(before: np.ndarray, after: np.ndarray) -> Box | None:
+    """Smallest box holding every pixel that differs (None when nothing changed)."""
+    diff = before != after
+    rows = np.flatnonzero(diff.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(diff.any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def coded_mask(mask: np.ndarray) -> np.ndarray:
+    """The mask as the codec will see it: a 16×16 block is object when ≥ half of it is.
+
+    Mirrors obic_core.masking's rule (edge-replicated padding to a multiple of 64, block
+    average ≥ 0.5) without torch, so the canvas can show what will really be coded.
+    """
+    h, w = mask.shape
+    pad = 64
+    ph, pw = -(-h // pad) * pad, -(-w // pad) * pad
+    padded = np.pad(mask.astype(np.float32), ((0, ph - h), (0, pw - w)), mode="edge")
+    s = LATENT_STRIDE
+    blocks = padded.reshape(ph // s, s, pw // s, s).mean(axis=(1, 3)) >= 0.5
+    full = np.repeat(np.repeat(blocks, s, axis=0), s, axis=1)
+    return full[:h, :w]
+
+
+def _erode(m: np.ndarray) -> np.ndarray:
+    inner = m.copy()
+    inner[1:, :] &= m[:-1, :]
+    inner[:-1, :] &= m[1:, :]
+    inner[:, 1:] &= m[:, :-1]
+    inner[:, :-1] &= m[:, 1:]
+    return inner
+
+
+def edges(mask: np.ndarray, width: int = 2) -> np.ndarray:
+    """Boundary band of the object: inside pixels within ``width`` steps of the outside."""
+    m = mask.astype(bool)
+    inner = m
+    for _ in range(max(1, width)):
+        inner = _erode(inner)
+    return m & ~inner
+
+
+def overlay_bgra(mask: np.ndarray, colour: tuple[int, int, int], opacity: float,
+                 edge_opacity: float = 0.95) -> np.ndarray:
+    """Premultiplied BGRA overlay (QImage.Format_ARGB32_Premultiplied on little-endian).
+
+    The object is tinted at ``opacity`` and its boundary drawn nearly opaque, so the outline
+    stays readable even when the tint is faded right down to judge the photo underneath.
+    """
+    h, w = mask.shape
+    out = np.zeros((h, w, 4), np.uint8)
+    m = mask.astype(bool)
+    alpha = np.zeros((h, w), np.float32)
+    alpha[m] = float(np.clip(opacity, 0.0, 1.0))
+    if edge_opacity > 0:
+        alpha[edges(m)] = max(float(edge_opacity), float(opacity))
+    r, g, b = colour
+    out[..., 0] = np.round(b * alpha)
+    out[..., 1] = np.round(g * alpha)
+    out[..., 2] = np.round(r * alpha)
+    out[..., 3] = np.round(255 * alpha)
+    return out
+
+
+def pack(region: np.ndarray) -> tuple[bytes, tuple[int, int]]:
+    """Bit-pack a bool region for the undo stack (8× smaller than a bool array)."""
+    return np.packbits(region, axis=None).tobytes(), region.shape
+
+
+def unpack(packed: tuple[bytes, tuple[int, int]]) -> np.ndarray:
+    data, shape = packed
+    n = shape[0] * shape[1]
+    bits = np.unpackbits(np.frombuffer(data, np.uint8), count=n)
+    return bits.reshape(shape).astype(bool)

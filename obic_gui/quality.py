@@ -1,0 +1,122 @@
+"""Pure helpers for showing rate settings and figures (no Qt, no torch).
+
+The rate panel shows the loss weight a(q) = 32^(1−q) that a quality slider selects. The
+formula lives in ``obic_core.nn.model.rate_weight``, but that module imports torch, which
+the GUI process never does; the two are kept equal by a test.
+"""
+
+from __future__ import annotations
+
+import math
+
+#: a(0) / a(1): the span of rate weights the gain units were trained on
+RATE_RATIO = 32.0
+#: the codec's fixed distortion weight (λ_eff = DISTORTION_WEIGHT / a)
+DISTORTION_WEIGHT = 64.0
+
+
+def rate_weight(q: float) -> float:
+    """Rate weight of the training loss for quality ``q`` in [0, 1]: a(q) = 32^(1−q)."""
+    return RATE_RATIO ** (1.0 - float(q))
+
+
+def effective_lambda(q: float) -> float:
+    """Distortion/rate trade-off that quality ``q`` corresponds to (higher = more bits)."""
+    return DISTORTION_WEIGHT / rate_weight(q)
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def fmt_bytes(n: int | None) -> str:
+    """'12,345 B' — exact byte counts matter to researchers; thousands separators to readers."""
+    if n is None:
+        return "—"
+    return f"{int(n):,} B"
+
+
+def fmt_size(n: int | None) -> str:
+    """Human size for status lines: '12.1 kB', '3.40 MB'."""
+    if n is None:
+        return "—"
+    if n < 1000:
+        return f"{n} B"
+    if n < 1_000_000:
+        return f"{n / 1000:.1f} kB"
+    return f"{n / 1_000_000:.2f} MB"
+
+
+def fmt_bpp(x: float | None) -> str:
+    return f"{x:.3f} bpp" if _finite(x) else "— bpp"
+
+
+def fmt_db(x: float | None, digits: int = 2) -> str:
+    if x is not None and isinstance(x, float) and math.isinf(x):
+        return "∞ dB"
+    return f"{x:.{digits}f} dB" if _finite(x) else "—"
+
+
+def fmt_ssim(x: float | None) -> str:
+    return f"{x:.4f}" if _finite(x) else "—"
+
+
+def fmt_seconds(x: float | None) -> str:
+    if not _finite(x):
+        return "—"
+    return f"{x * 1000:.0f} ms" if x < 1 else f"{x:.2f} s"
+
+
+def ms_ssim_db(x: float | None) -> float | None:
+    """MS-SSIM on a dB scale, −10·log10(1 − x): spreads the values near 1 apart on RD plots."""
+    if not _finite(x):
+        return None
+    if x >= 1.0:
+        return math.inf
+    return -10.0 * math.log10(1.0 - x)
+
+
+#: what the compare view shows next to OBIC unless the user chose otherwise
+DEFAULT_COMPARE = ("obic-single", "hevc", "webp", "jpeg")
+
+CODEC_LABELS = {
+    "obic": "OBIC",
+    "obic-single": "OBIC single layer",
+    "jpeg2000": "JPEG 2000",
+    "hevc": "HEVC (x265)",
+    "avif": "AVIF",
+    "webp": "WebP",
+    "jpeg": "JPEG",
+    "original": "Original",
+}
+
+
+def codec_label(name: str) -> str:
+    return CODEC_LABELS.get(name, name)
+
+
+class RateSettings:
+    """What the rate panel asks for; plain data that goes into a job's kwargs."""
+
+    __slots__ = ("object_quality", "background_quality", "target_bpp", "device", "codecs")
+
+    def __init__(self, object_quality: float = 0.75, background_quality: float = 0.25,
+                 target_bpp: float | None = None, device: str = "auto",
+                 codecs: tuple[str, ...] = DEFAULT_COMPARE) -> None:
+        self.object_quality = float(object_quality)
+        self.background_quality = float(background_quality)
+        self.target_bpp = None if target_bpp is None else float(target_bpp)
+        self.device = device
+        self.codecs = tuple(codecs)
+
+    def job_kwargs(self) -> dict:
+        return {"object_quality": self.object_quality, "background_quality": self.background_quality,
+                "target_bpp": self.target_bpp, "device": self.device,
+                "codecs": ("obic", *[c for c in self.codecs if c != "obic"])}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RateSettings) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __repr__(self) -> str:
+        return "RateSettings(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"

@@ -1,0 +1,102 @@
+"""Fast stand-ins for obic_gui.tasks, injected through JobManager(task_module=...).
+
+They let the widget tests run in milliseconds without torch; tests/gui/test_gui_real.py
+drives the real tasks (real mask prediction, real encode / decode) through the real worker
+process. Same signatures as obic_gui.tasks.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from obic_gui.results import CodecFigures, EncodeOutcome, LayerBits, ProbeOutcome, StreamLayout
+from obic_gui.tasks import load_image, read_mask_file, write_bytes, write_pngs  # noqa: F401 (real io)
+
+#: seconds the "slow" fakes take unless cancelled (a hang guard, not a timing assertion)
+SLOW_S = 60.0
+
+
+def ellipse(h: int, w: int) -> np.ndarray:
+    yy, xx = np.mgrid[:h, :w]
+    return ((yy - h / 2) / (h / 3)) ** 2 + ((xx - w / 2) / (w / 3)) ** 2 < 1
+
+
+def predict_mask(image, method, progress, cancel):
+    progress("Predicting", 0.5)
+    return ellipse(*image.shape[:2])
+
+
+def refine_mask(image, mask, rect, progress, cancel):
+    out = np.array(mask, dtype=bool) if mask is not None else np.zeros(image.shape[:2], bool)
+    if rect is not None:
+        x0, y0, x1, y1 = rect
+        out[y0:y1, x0:x1] = True
+    return out
+
+
+def probe(progress, cancel, weights=None):
+    return ProbeOutcome(["cpu"], ["obic", "obic-single", "hevc", "webp", "jpeg"], ["auto", "saliency"])
+
+
+def _fig(codec, image, nbytes, seed):
+    rng = np.random.default_rng(seed)
+    noisy = np.clip(image.astype(np.int16) + rng.integers(-8, 9, image.shape), 0, 255).astype(np.uint8)
+    h, w = image.shape[:2]
+    return CodecFigures(codec=codec, bytes=nbytes, bpp=nbytes * 8 / (h * w), psnr=30.0 + seed,
+                        ms_ssim=0.95 + seed / 100, object_psnr=31.0 + seed, background_psnr=29.0,
+                        object_ms_ssim=0.96, encode_s=0.01, decode_s=0.01, image=noisy)
+
+
+def encode_compare(image, mask, object_quality, background_quality, target_bpp, device, codecs,
+                   progress, cancel, weights=None, delay: float = 0.0):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < delay:
+        if cancel():
+            raise KeyboardInterrupt
+        progress("Encoding", (time.monotonic() - t0) / delay)
+        time.sleep(0.01)
+    h, w = image.shape[:2]
+    layout = StreamLayout(w, h, 1000, 40, 20, {"object": LayerBits(600, 500, 100),
+                                               "background": LayerBits(340, 300, 40)},
+                          "fake", object_quality, background_quality)
+    figs = [_fig(c, image, 1000 - 10 * i, i) for i, c in enumerate(codecs)]
+    return EncodeOutcome(b"FAKE" + bytes(996), layout, figs, figs[0].bpp, object_quality,
+                         background_quality, device, ["a fake note"])
+
+
+def slow_cooperative(progress, cancel):
+    """Runs until cancelled (checks its cancel callback)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < SLOW_S:
+        if cancel():
+            from obic_core.errors import ObicCancelled
+
+            raise ObicCancelled("stopped")
+        progress("working", 0.5)
+        time.sleep(0.01)
+    return "finished"
+
+
+def slow_stubborn(progress, cancel):
+    """Ignores cancel (like a native encoder): only stopping the worker process ends it."""
+    progress("working", 0.5)
+    time.sleep(SLOW_S)
+    return "finished"
+
+
+def fails(progress, cancel):
+    from obic_core.errors import ObicWeightsError
+
+    raise ObicWeightsError("weight file not found: /nowhere/learntobic.safetensors")
+
+
+def crashes(progress, cancel):
+    import os
+
+    os._exit(3)
+
+
+def echo(value, progress, cancel):
+    return value

@@ -1,0 +1,84 @@
+"""The jobs layer: results, errors, one job per lane, cancel (thread and worker process)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import WAIT_MS
+
+from obic_gui.jobs import JobManager
+
+
+@pytest.fixture(params=["thread", "process"])
+def jobs(request):
+    lanes = () if request.param == "thread" else ("codec",)
+    j = JobManager(task_module="gui_fake_tasks", process_lanes=lanes)
+    yield j
+    j.shutdown()
+
+
+def test_result_arrives_through_signals(qtbot, jobs):
+    with qtbot.waitSignal(jobs.finished, timeout=WAIT_MS) as blocker:
+        info = jobs.submit("codec", "echo", "echo", {"value": {"a": 1}})
+    assert blocker.args[0] == info and blocker.args[1] == {"a": 1}
+    assert not jobs.is_busy("codec")
+
+
+def test_a_second_job_on_a_busy_lane_is_refused(qtbot, jobs):
+    first = jobs.submit("codec", "slow", "slow_cooperative")
+    assert first is not None and jobs.is_busy("codec")
+    assert jobs.submit("codec", "slow", "slow_cooperative") is None, "no second job"
+    other_lane = jobs.submit("io", "echo", "echo", {"value": 1})
+    assert other_lane is not None, "other lanes still run"
+    with qtbot.waitSignal(jobs.cancelled, timeout=WAIT_MS):
+        jobs.cancel("codec")
+    assert not jobs.is_busy("codec")
+
+
+def test_cancel_a_cooperative_job(qtbot, jobs):
+    with qtbot.waitSignal(jobs.progress, timeout=WAIT_MS):
+        info = jobs.submit("codec", "slow", "slow_cooperative")
+    with qtbot.waitSignal(jobs.cancelled, timeout=WAIT_MS) as blocker:
+        jobs.cancel("codec")
+    assert blocker.args[0] == info
+    with qtbot.waitSignal(jobs.finished, timeout=WAIT_MS):
+        assert jobs.submit("codec", "echo", "echo", {"value": 2}) is not None, "lane is free again"
+
+
+def test_error_becomes_a_readable_message(qtbot, jobs):
+    with qtbot.waitSignal(jobs.failed, timeout=WAIT_MS) as blocker:
+        jobs.submit("codec", "fails", "fails")
+    err = blocker.args[1]
+    assert err.kind == "weights" and "weight file not found" in err.message
+    assert "Traceback" not in err.message
+
+
+def test_replace_cancels_the_running_job_and_runs_the_new_one(qtbot, jobs):
+    jobs.submit("codec", "slow", "slow_cooperative")
+    with qtbot.waitSignals([jobs.cancelled, jobs.finished], timeout=WAIT_MS):
+        jobs.submit("codec", "echo", "echo", {"value": 3}, when_busy="replace")
+
+
+def test_stubborn_job_is_stopped_by_ending_the_worker_process(qtbot):
+    jobs = JobManager(task_module="gui_fake_tasks", process_lanes=("codec",))
+    try:
+        with qtbot.waitSignal(jobs.progress, timeout=WAIT_MS):
+            jobs.submit("codec", "stubborn", "slow_stubborn")
+        with qtbot.waitSignal(jobs.cancelled, timeout=WAIT_MS):
+            jobs.cancel("codec")
+        with qtbot.waitSignal(jobs.finished, timeout=WAIT_MS) as blocker:
+            jobs.submit("codec", "echo", "echo", {"value": "again"})
+        assert blocker.args[1] == "again", "a fresh worker took over"
+    finally:
+        jobs.shutdown()
+
+
+def test_a_crashing_worker_is_reported_not_fatal(qtbot):
+    jobs = JobManager(task_module="gui_fake_tasks", process_lanes=("codec",))
+    try:
+        with qtbot.waitSignal(jobs.failed, timeout=WAIT_MS) as blocker:
+            jobs.submit("codec", "crash", "crashes")
+        assert blocker.args[1].kind == "crash" and "exit code 3" in blocker.args[1].message
+        with qtbot.waitSignal(jobs.finished, timeout=WAIT_MS):
+            jobs.submit("codec", "echo", "echo", {"value": 1})
+    finally:
+        jobs.shutdown()

@@ -1,0 +1,164 @@
+"""The app on the real obic_core: mask prediction, encode & compare, .obic save / reopen,
+a corrupt .obic, and cancelling a real encode — all through the real worker processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import WAIT_MS
+from PySide6.QtWidgets import QMessageBox
+
+from obic_gui.quality import RateSettings
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+SHIPPED = REPO / "resources" / "weights" / "learntobic.safetensors"
+SAMPLE = REPO / "resources" / "samples" / "coco_000000000074.jpg"
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory) -> str | None:
+    """The shipped codec weights, or (before they exist) a seeded untrained model's."""
+    if SHIPPED.is_file():
+        return None
+    import torch
+
+    from obic_core.nn.model import LearntOBIC, ModelConfig
+    from obic_core.weights import save_weights
+
+    torch.manual_seed(0)
+    cfg = ModelConfig()
+    path = tmp_path_factory.mktemp("weights") / "untrained.safetensors"
+    save_weights(LearntOBIC(cfg).state_dict(), path, {"config": cfg.to_dict(), "kind": "codec"})
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def photo_path(tmp_path_factory) -> Path:
+    from obic_core.imageio import read_image, write_png
+
+    if SAMPLE.is_file():
+        img = read_image(SAMPLE).pixels[120:312, 100:356]
+    else:
+        yy, xx = np.mgrid[:192, :256]
+        img = np.stack([xx, yy, (xx + yy) // 2], axis=2).astype(np.uint8)
+    path = tmp_path_factory.mktemp("photo") / "photo.png"
+    write_png(path, np.ascontiguousarray(img))
+    return path
+
+
+@pytest.fixture(scope="module")
+def real_window(qapp, weights, tmp_path_factory):
+    """One window (and its two warm worker processes) for the whole module."""
+    from obic_gui.main_window import MainWindow
+    from obic_gui.settings import AppSettings
+
+    w = MainWindow(settings=AppSettings.at(tmp_path_factory.mktemp("s") / "s.ini"), weights=weights)
+    w.ask_before_discard = False
+    w.resize(1200, 800)
+    w.show()
+    w.start_background()
+    yield w
+    w.close()
+
+
+def open_and_wait(qtbot, w, path) -> None:
+    with qtbot.waitSignal(w.mask_ready, timeout=WAIT_MS):
+        assert w.open_path(str(path), confirm=False)
+
+
+def test_open_predicts_the_mask_on_the_worker(qtbot, real_window, photo_path):
+    open_and_wait(qtbot, real_window, photo_path)
+    doc = real_window.doc
+    assert doc.image.shape == (192, 256, 3) and doc.mask.shape == (192, 256)
+    assert doc.mask.dtype == bool and 0 < doc.mask.mean() < 1, "a real predicted mask"
+    assert doc.undo_stack.count() == 0, "the first prediction is the baseline, not an edit"
+
+
+def test_real_encode_and_compare(qtbot, real_window, photo_path):
+    w = real_window
+    if w.doc.path != str(photo_path):
+        open_and_wait(qtbot, w, photo_path)
+    w.rate.set_settings(RateSettings(0.75, 0.25, None, "cpu", ("jpeg",)))
+    progress = []
+    w.jobs.progress.connect(lambda info, stage, f: progress.append(f))
+    with qtbot.waitSignal(w.results_ready, timeout=WAIT_MS):
+        w.rate.encode_button.click()
+    out = w.doc.outcome
+    obic, jpeg = out.figure("obic"), out.figure("jpeg")
+    assert out.data[:4] and len(out.data) == obic.bytes == out.layout.file_bytes
+    assert obic.image.shape == (192, 256, 3) and obic.psnr is not None and obic.object_psnr is not None
+    assert jpeg is not None and jpeg.image is not None
+    assert sum(out.layout.parts_bytes().values()) <= out.layout.file_bytes
+    assert [e.key for e in w.compare.entries] == ["original", "obic", "jpeg"]
+    assert w.stats.table.rowCount() == 2
+    assert progress and max(progress) == pytest.approx(1.0)
+
+
+def test_save_and_reopen_obic(qtbot, real_window, photo_path, tmp_path):
+    w = real_window
+    if w.doc.outcome is None:
+        test_real_encode_and_compare(qtbot, w, photo_path)
+    data, mask = w.doc.obic_data, w.doc.mask.copy()
+    obic_recon = w.doc.outcome.figure("obic").image
+    path = tmp_path / "saved.obic"
+    assert w.save_obic(str(path))
+    assert path.read_bytes() == data and not w.doc.modified
+    with qtbot.waitSignal(w.document_opened, timeout=WAIT_MS):
+        w.open_path(str(path), confirm=False)
+    doc = w.doc
+    assert doc.is_obic and doc.name == "saved.obic" and doc.obic_data == data
+    assert np.array_equal(doc.image, obic_recon), "decoding the saved file gives the shown reconstruction"
+    assert w.layers_bar.isVisible()
+    assert doc.mask.shape == mask.shape
+    # object only: decoded from its sub-stream, the background shown as a checkerboard
+    with qtbot.waitSignal(w.jobs.finished, timeout=WAIT_MS) as blocker:
+        w.layers_bar.buttons["object"].click()
+    assert blocker.args[0].tag == "layers" and blocker.args[1].layers == ("object",)
+    assert blocker.args[1].alpha is not None
+    assert w.canvas._display_override is not None
+    w.layers_bar.buttons["both"].click()      # cached: no job
+    assert w.canvas._display_override is None
+    assert w.stats.table.rowCount() == 1
+
+
+def test_corrupt_obic_shows_an_error_not_a_crash(qtbot, real_window, tmp_path):
+    w = real_window
+    w.show_dialogs = True
+    bad = tmp_path / "corrupt.obic"
+    bad.write_bytes(b"OBIC" + bytes(range(256)) * 4)
+    with qtbot.waitSignal(w.error_shown, timeout=WAIT_MS) as blocker:
+        w.open_path(str(bad), confirm=False)
+    title, message = blocker.args
+    assert title == "Cannot read this .obic file" and message and "Traceback" not in message
+    assert isinstance(w._error_box, QMessageBox) and w._error_box.isVisible()
+    w._error_box.close()
+    truncated = tmp_path / "truncated.obic"
+    if w.doc.obic_data:
+        truncated.write_bytes(w.doc.obic_data[: len(w.doc.obic_data) // 2])
+        with qtbot.waitSignal(w.error_shown, timeout=WAIT_MS):
+            w.open_path(str(truncated), confirm=False)
+        w._error_box.close()
+    w.show_dialogs = False
+    assert w.isVisible()
+
+
+def test_cancel_a_real_encode(qtbot, real_window, photo_path):
+    w = real_window
+    open_and_wait(qtbot, w, photo_path)
+    # several codecs at a target bitrate: many real encodes, plenty of time to cancel
+    w.rate.set_settings(RateSettings(0.75, 0.25, 0.3, "cpu", ("obic-single", "webp", "jpeg", "jpeg2000")))
+    with qtbot.waitSignal(w.jobs.progress, timeout=WAIT_MS):
+        w.encode()
+    assert not w.rate.encode_button.isEnabled()
+    with qtbot.waitSignal(w.jobs.cancelled, timeout=WAIT_MS):
+        w.rate.cancel_button.click()
+    assert w.doc.outcome is None and w.rate.encode_button.isEnabled()
+    # and the worker is still good for the next job
+    w.rate.set_settings(RateSettings(0.75, 0.25, None, "cpu", ()))
+    with qtbot.waitSignal(w.results_ready, timeout=WAIT_MS):
+        w.encode()
+    assert w.doc.outcome.figure("obic") is not None

@@ -1,0 +1,205 @@
+"""The main window on fake tasks: encode flow, cancel, errors, files, settings, views."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from conftest import WAIT_MS
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from obic_gui.main_window import TAB_COMPARE, TAB_STATS, MainWindow
+from obic_gui.quality import RateSettings, rate_weight
+
+
+def test_encode_through_the_worker_fills_compare_and_stats(qtbot, window):
+    window.rate.set_settings(RateSettings(0.8, 0.3, None, "auto", ("hevc", "jpeg")))
+    with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
+        qtbot.mouseClick(window.rate.encode_button, Qt.MouseButton.LeftButton)
+    out = window.doc.outcome
+    assert [f.codec for f in out.figures] == ["obic", "hevc", "jpeg"]
+    assert [e.key for e in window.compare.entries] == ["original", "obic", "hevc", "jpeg"]
+    assert len(window.compare.grid_views) == 4
+    assert window.stats.table.rowCount() == 3
+    assert window.actions["save_obic"].isEnabled()
+    assert "a fake note" in window.stats.notes.text()
+
+
+def test_second_click_does_not_start_a_second_job(qtbot, window):
+    started = []
+    window.jobs.started.connect(lambda info: started.append(info.tag))
+    window.rate.encode_button.click()
+    assert not window.rate.encode_button.isEnabled() and window.rate.cancel_button.isEnabled()
+    window.encode()   # e.g. Ctrl+Return while the button is disabled
+    window.rate.encode_button.click()
+    qtbot.waitUntil(lambda: not window.jobs.is_busy("codec"), timeout=WAIT_MS)
+    assert started.count("encode") == 1
+
+
+def test_cancel_button_stops_a_running_encode(qtbot, window, monkeypatch):
+    # a slow fake encode (cooperative) started the normal way
+    kwargs = dict(image=window.doc.image, mask=window.doc.mask, object_quality=0.5, background_quality=0.2,
+                  target_bpp=None, device="cpu", codecs=("obic",), delay=60.0)
+    with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
+        window.jobs.submit("codec", "encode", "encode_compare", kwargs, context=window.doc.generation)
+    window._update_actions()
+    assert window.rate.cancel_button.isEnabled()
+    with qtbot.waitSignal(window.jobs.cancelled, timeout=WAIT_MS):
+        qtbot.mouseClick(window.rate.cancel_button, Qt.MouseButton.LeftButton)
+    assert window.rate.stage.text() == "Cancelled"
+    assert window.rate.encode_button.isEnabled() and window.doc.outcome is None
+
+
+def test_escape_cancels(qtbot, window):
+    kwargs = dict(image=window.doc.image, mask=window.doc.mask, object_quality=0.5, background_quality=0.2,
+                  target_bpp=None, device="cpu", codecs=("obic",), delay=60.0)
+    with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
+        window.jobs.submit("codec", "encode", "encode_compare", kwargs, context=window.doc.generation)
+    with qtbot.waitSignal(window.jobs.cancelled, timeout=WAIT_MS):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+
+
+def test_unreadable_image_shows_a_message_not_a_crash(qtbot, window, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n this is not really a png")
+    window.show_dialogs = True
+    with qtbot.waitSignal(window.error_shown, timeout=WAIT_MS) as blocker:
+        window.open_path(str(bad))
+    title, message = blocker.args
+    assert "broken.png" in message and "Traceback" not in message
+    box = window._error_box
+    assert isinstance(box, QMessageBox) and box.isVisible() and "broken.png" in box.text()
+    box.close()
+    assert window.doc.name == "synthetic.png", "the open image is untouched"
+
+
+def test_quality_sliders_show_the_rate_weight(window):
+    window.rate.object_q.set_quality(0.5)
+    assert f"{rate_weight(0.5):.2f}" in window.rate.object_q.weight.text()
+    window.rate.by_target.setChecked(True)
+    assert window.rate.target.isVisible()
+    assert window.rate.settings().target_bpp == window.rate.target.value()
+
+
+def test_settings_are_remembered(qtbot, fake_jobs, settings, window):
+    window.rate.set_settings(RateSettings(0.9, 0.1, 0.3, "cpu", ("webp",)))
+    window.canvas.set_brush_size(77)
+    window.save_settings()
+    again = MainWindow(jobs=fake_jobs, settings=settings)
+    qtbot.addWidget(again)
+    s = again.rate.settings()
+    assert (s.object_quality, s.background_quality, s.target_bpp, s.codecs) == (0.9, 0.1, 0.3, ("webp",))
+    assert again.canvas.brush_size == 77
+
+
+def test_recent_files_and_drag_and_drop(qtbot, window, tmp_path, photo):
+    from obic_core.imageio import write_png
+
+    path = tmp_path / "dropped.png"
+    write_png(path, photo[::-1].copy())
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    ev = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                    Qt.KeyboardModifier.NoModifier)
+    with qtbot.waitSignal(window.mask_ready, timeout=WAIT_MS):
+        window.dropEvent(ev)
+    assert window.doc.name == "dropped.png"
+    assert window.settings.recent_files()[0] == str(path.resolve())
+    assert window.recent_menu.actions()[0].text().endswith("dropped.png")
+
+
+def test_unsaved_changes_prompt(qtbot, window, monkeypatch, tmp_path):
+    window.ask_before_discard = True
+    window.actions["invert"].trigger()
+    assert window.doc.modified
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Cancel)
+    assert window.open_path(str(tmp_path / "other.png")) is False, "Cancel keeps the document"
+    monkeypatch.setattr(QMessageBox, "exec", lambda self: QMessageBox.StandardButton.Discard)
+    assert window.confirm_discard() is True
+    window.export_mask(str(tmp_path / "m.png"))
+    assert not window.doc.modified, "exporting the mask saves the edits"
+
+
+def test_mask_export_and_import_round_trip(qtbot, window, tmp_path):
+    path = tmp_path / "mask.png"
+    original = window.doc.mask.copy()
+    assert window.export_mask(str(path))
+    window.actions["clear"].trigger()
+    assert window.import_mask(str(path))
+    assert np.array_equal(window.doc.mask, original)
+    assert window.doc.undo_stack.undoText() == "Import mask"
+    wrong = tmp_path / "small.png"
+    from obic_core.imageio import write_png
+
+    write_png(wrong, np.zeros((5, 5), np.uint8))
+    with qtbot.waitSignal(window.error_shown, timeout=WAIT_MS):
+        assert not window.import_mask(str(wrong))
+
+
+def test_compare_views_follow_each_other_and_split(qtbot, window):
+    with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
+        window.encode()
+    window.tabs.setCurrentIndex(TAB_COMPARE)
+    qtbot.wait(10)
+    views = window.compare.grid_views
+    views[1].zoom_by(3.0, QPointF(20, 20))
+    for v in views:
+        assert abs(v.scale - views[1].scale) < 1e-9
+        assert abs(v.to_image(QPointF(0, 0)).x() - views[1].to_image(QPointF(0, 0)).x()) < 1e-6
+    window.compare.set_split_mode(True)
+    assert window.compare.stack.currentWidget() is window.compare.split_page
+    assert window.compare.left_combo.currentData() == "original"
+    assert window.compare.right_combo.currentData() == "obic"
+    assert "OBIC" in window.compare.right_caption.text()
+    sv = window.compare.split_view
+    x = int(sv.width() * sv.split)
+    qtbot.mousePress(sv, Qt.MouseButton.LeftButton, pos=QPoint(x, sv.height() // 2))
+    qtbot.mouseMove(sv, QPoint(x - 40, sv.height() // 2))
+    qtbot.mouseRelease(sv, Qt.MouseButton.LeftButton, pos=QPoint(x - 40, sv.height() // 2))
+    assert sv.split < 0.5
+
+
+def test_tools_dock_gives_way_off_the_image_tab(window):
+    assert window.tools_dock.isVisible()
+    window.tabs.setCurrentIndex(TAB_STATS)
+    assert not window.tools_dock.isVisible()
+    window.tabs.setCurrentIndex(0)
+    assert window.tools_dock.isVisible()
+
+
+def test_stats_table_sorts_by_number(qtbot, window):
+    from obic_gui.results import CodecFigures
+
+    figs = [CodecFigures("a", 900, 0.9, psnr=9.5), CodecFigures("b", 10000, 0.1, psnr=30.0),
+            CodecFigures("c", 50, 0.5, psnr=None)]
+    window.stats.set_figures(figs)
+    t = window.stats.table
+    assert [t.item(r, 0).text() for r in range(3)] == ["a", "b", "c"], "insertion order first"
+    t.sortItems(1, Qt.SortOrder.AscendingOrder)
+    assert [t.item(r, 1).text() for r in range(3)] == ["50", "900", "10,000"]
+    t.sortItems(3, Qt.SortOrder.DescendingOrder)
+    assert t.item(0, 0).text() == "b"
+
+
+def test_window_paints_every_tab(qtbot, window):
+    with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
+        window.encode()
+    for i in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(i)
+        QApplication.processEvents()
+        assert not window.grab().isNull()
+
+
+def test_opening_replaces_the_image_and_drops_old_results(qtbot, window, tmp_path, photo):
+    from obic_core.imageio import write_png
+
+    with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
+        window.encode()
+    p = tmp_path / "second.png"
+    write_png(p, np.ascontiguousarray(photo[:, ::-1]))
+    with qtbot.waitSignal(window.mask_ready, timeout=WAIT_MS):
+        window.open_path(str(p))
+    assert window.doc.outcome is None and window.compare.entries == []
+    assert Path(window.doc.path).name == "second.png"

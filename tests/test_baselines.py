@@ -1,0 +1,248 @@
+"""Codec adapters: at_bpp never exceeds the target, lands within 10 % below it where the codec's
+steps allow, says so when the target is out of reach; HEVC payload vs HEIF accounting; obic."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from obic_core import baselines
+from obic_core.baselines import Codec, get_codec, hevc_payload_bytes
+from obic_core.errors import ObicInputError
+
+BASELINES = ("jpeg", "webp", "avif", "jpeg2000", "hevc-420", "hevc-444")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def photo(sample_photo) -> np.ndarray:
+    """A 256×384 crop of a real photo: realistic rate behaviour at test speed."""
+    return np.ascontiguousarray(sample_photo[80:336, 128:512])
+
+
+def _limit(image: np.ndarray, target: float) -> float:
+    return target * image.shape[0] * image.shape[1] / 8
+
+
+def _assert_close_below(codec: Codec, image: np.ndarray, target: float, enc) -> None:
+    """≤ target always; ≥ 90 % of it unless the next setting up already overshoots."""
+    limit = _limit(image, target)
+    assert enc.bytes <= limit
+    if enc.bytes >= 0.9 * limit:
+        return
+    assert codec.integer, f"{codec.name}: continuous knob should land within 10 % ({enc.bytes} vs {limit})"
+    assert enc.quality < codec.q_max
+    assert codec.encode_at(image, enc.quality + 1).bytes > limit, (
+        f"{codec.name} stopped at q={enc.quality} ({enc.bytes} B) though q+1 fits under {limit:.0f} B")
+
+
+@pytest.mark.parametrize("name", BASELINES)
+@pytest.mark.parametrize("target", [0.15, 0.5, 1.2])
+def test_at_bpp_never_exceeds_and_lands_close(photo, name, target):
+    codec = get_codec(name, threads=1)
+    enc = codec.at_bpp(photo, target)
+    assert enc.reached
+    assert enc.bpp <= target
+    _assert_close_below(codec, photo, target, enc)
+    decoded = codec.decode(enc.data)
+    assert decoded.shape == photo.shape and decoded.dtype == np.uint8
+    assert enc.encode_s > 0
+
+
+@pytest.mark.parametrize("name", ("jpeg", "webp", "avif", "jpeg2000", "hevc"))
+def test_unreachable_target_reports_smallest_file(photo, name):
+    codec = get_codec(name, threads=1)
+    enc = codec.at_bpp(photo, 0.002)
+    assert not enc.reached
+    assert enc.bpp > 0.002                       # honest: bigger than asked, and flagged
+    if name != "hevc":
+        assert enc.bytes == codec.encode_at(photo, codec.q_min).bytes
+
+
+def test_generous_target_uses_best_setting(photo):
+    codec = get_codec("jpeg")
+    enc = codec.at_bpp(photo, 30.0)
+    assert enc.reached and enc.quality == 100
+
+
+def test_hevc_counts_payload_and_keeps_heif_size(photo):
+    codec = get_codec("hevc", threads=1)
+    enc = codec.at_bpp(photo, 0.2)
+    heif = enc.extra["heif_bytes"]
+    assert enc.bytes == enc.extra["payload_bytes"] == hevc_payload_bytes(enc.data)
+    assert heif == len(enc.data)
+    assert 150 < heif - enc.bytes < 1000          # the container: ftyp + meta boxes
+    assert enc.extra["chroma"] in ("4:2:0", "4:4:4")
+    alts = enc.extra["alternatives"]
+    assert set(alts) == {"4:2:0", "4:4:4"}
+    chosen = alts[enc.extra["chroma"]]
+    assert all(chosen["psnr"] >= a["psnr"] for a in alts.values() if a["reached"])
+
+
+def test_hevc_payload_parser_refuses_other_files(photo):
+    with pytest.raises(ValueError):
+        hevc_payload_bytes(get_codec("jpeg").encode(photo, 50))
+
+
+def test_bad_inputs_are_refused(photo):
+    with pytest.raises(ObicInputError):
+        get_codec("bpg")
+    with pytest.raises(ObicInputError):
+        get_codec("jpeg").at_bpp(photo, 0)
+    with pytest.raises(ObicInputError):
+        get_codec("jpeg").at_bpp(photo[..., 0], 0.5)
+    assert baselines.parse_codecs("jpeg,webp") == ("jpeg", "webp")
+    assert baselines.parse_codecs(["all"]) == baselines.ALL_CODECS
+    with pytest.raises(ObicInputError):
+        baselines.parse_codecs(["jpeg", "nope"])
+
+
+def test_cancel_stops_the_search(photo):
+    with pytest.raises(baselines.ObicCancelled):
+        get_codec("webp").at_bpp(photo, 0.3, cancel=lambda: True)
+
+
+# ---------------------------------------------------------------- the search itself, on fakes
+
+
+class FakeCodec(Codec):
+    """Sizes from a table: exercises at_bpp's logic without real encoders."""
+
+    name = "fake"
+
+    def __init__(self, sizes, integer=True):
+        self.sizes = list(sizes)
+        self.integer = integer
+        self.q_min, self.q_max = 0, len(self.sizes) - 1
+        self.calls = 0
+
+    def encode(self, image, quality):
+        self.calls += 1
+        if self.integer:
+            return b"x" * self.sizes[int(quality)]
+        # continuous: interpolate between table entries
+        lo = int(np.floor(quality))
+        hi = min(lo + 1, len(self.sizes) - 1)
+        a = quality - lo
+        return b"x" * int(self.sizes[lo] * (1 - a) + self.sizes[hi] * a)
+
+    def decode(self, data):
+        raise NotImplementedError
+
+
+IMG = np.zeros((8, 8, 3), np.uint8)              # 64 px: 1 byte = 0.125 bpp
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 400), min_size=2, max_size=101), st.integers(1, 500))
+def test_search_finds_largest_fitting_file_for_monotone_sizes(steps, limit_bytes):
+    sizes = list(np.cumsum(steps))
+    codec = FakeCodec(sizes)
+    enc = codec.at_bpp(IMG, limit_bytes * 8 / 64)
+    fitting = [s for s in sizes if s <= limit_bytes]
+    if fitting:
+        assert enc.reached and enc.bytes == max(fitting)
+    else:
+        assert not enc.reached and enc.bytes == sizes[0]
+    assert codec.calls <= 10                     # bisection, not a scan of 101 settings
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(1, 1000), min_size=2, max_size=60), st.integers(1, 1000))
+def test_search_never_exceeds_even_when_sizes_are_not_monotone(sizes, limit_bytes):
+    enc = FakeCodec(sizes).at_bpp(IMG, limit_bytes * 8 / 64)
+    if enc.reached:
+        assert enc.bytes <= limit_bytes
+    else:
+        assert enc.bytes > limit_bytes
+
+
+def test_continuous_search_lands_within_tolerance():
+    codec = FakeCodec([100 * 2**k for k in range(12)], integer=False)
+    for limit in (150, 1000, 5000, 150_000):
+        enc = codec.at_bpp(IMG, limit * 8 / 64)
+        assert enc.reached and 0.9 * limit <= enc.bytes <= limit
+
+
+# ---------------------------------------------------------------- obic adapters
+
+
+@pytest.fixture(scope="module")
+def obic_weights(tmp_path_factory):
+    """The shipped weights when present, else a tiny randomly initialised model: enough to
+    exercise the adapters (rates and qualities are meaningless with it)."""
+    pytest.importorskip("obic_core.codec")
+    from obic_core.weights import DEFAULT_CODEC
+
+    if DEFAULT_CODEC.exists():
+        return None
+    import torch
+
+    from obic_core.nn.model import LearntOBIC, ModelConfig
+    from obic_core.weights import save_weights
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(N=8, M=16, Nh=8, levels=3, name="test-random")
+    path = tmp_path_factory.mktemp("weights") / "random.safetensors"
+    save_weights(LearntOBIC(cfg).state_dict(), path, {"config": cfg.to_dict()})
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def trained(obic_weights) -> bool:
+    return obic_weights is None
+
+
+def _mask(image):
+    h, w = image.shape[:2]
+    m = np.zeros((h, w), bool)
+    m[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = True
+    return m
+
+
+def test_obic_two_layers_keep_the_quality_difference(photo, obic_weights, trained):
+    from obic_core import codec
+
+    mask = _mask(photo)
+    adapter = get_codec("obic", mask=mask, object_quality=0.8, background_quality=0.2,
+                        device="cpu", weights=obic_weights)
+    enc = adapter.at_bpp(photo, 0.3)
+    assert enc.bytes == len(enc.data)
+    lay = codec.inspect(enc.data)
+    assert set(lay.layers) == {"object", "background"}
+    if enc.reached:
+        assert enc.bpp <= 0.3
+        if 0 < lay.background_quality and lay.object_quality < 1:   # not clipped at an end
+            assert lay.object_quality - lay.background_quality == pytest.approx(0.6, abs=1e-3)
+    if trained and enc.reached:
+        assert enc.bpp >= 0.9 * 0.3 or lay.object_quality >= 1.0 - 1e-3
+    parts = enc.extra["layers_bpp"]
+    assert sum(parts.values()) == pytest.approx(enc.bpp, abs=1e-9)
+    decoded = adapter.decode(enc.data)
+    assert decoded.shape == photo.shape and enc.encode_s > 0
+
+
+def test_obic_single_codes_one_layer(photo, obic_weights):
+    from obic_core import codec
+
+    adapter = get_codec("obic-single", mask=_mask(photo), device="cpu", weights=obic_weights)
+    enc = adapter.encode_at(photo, 0.5)
+    assert set(codec.inspect(enc.data).layers) == {"object"}
+    assert adapter.signature().startswith("obic-single/single/")
+
+
+def test_obic_unreachable_target_is_flagged(photo, obic_weights):
+    adapter = get_codec("obic", mask=_mask(photo), device="cpu", weights=obic_weights)
+    enc = adapter.at_bpp(photo, 0.0005)
+    assert not enc.reached and enc.bpp > 0.0005
