@@ -42,15 +42,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from obic_core.errors import ObicError, ObicInputError
+from obic_core.errors import ObicCancelled, ObicInputError
 from obic_core.metrics import bpp as _bpp
 from obic_core.metrics import psnr, timed
-
-try:  # documented in docs/api.md; defined here too until errors.py has it
-    from obic_core.errors import ObicCancelled
-except ImportError:  # pragma: no cover - depends on the errors module's version
-    class ObicCancelled(ObicError):  # type: ignore[no-redef]
-        """A cancel callback returned True."""
 
 ALL_CODECS = ("obic", "obic-single", "jpeg2000", "hevc", "avif", "webp", "jpeg")
 #: single-chroma HEVC variants (``hevc`` picks the better of the two)
@@ -221,8 +215,8 @@ class Codec:
             q = self._step(q, up=e.bytes <= limit)
         interpolate = True
         for _ in range(self.max_steps):
-            if self.integer and hi - lo <= 1:
-                break
+            if (hi - lo <= 1) if self.integer else (hi - lo <= 1e-3 * hi):
+                break  # nothing left between the ends (size moves in steps, e.g. OpenJPEG's passes)
             width = hi - lo
             mid = self._mid(lo, hi)
             if hi_seen and not lo_seen:
@@ -507,7 +501,8 @@ class ObicCodec(Codec):
 
         return codec.encode(image, self.mask, self._settings(*self.qualities_for(quality)), cancel=cancel)
 
-    def _encode_qualities(self, image: np.ndarray, q_obj: float, q_bkg: float, cancel: Cancel = None) -> bytes:
+    def _encode_qualities(self, image: np.ndarray, q_obj: float, q_bkg: float,
+                          cancel: Cancel = None) -> bytes:
         from obic_core import codec
 
         return codec.encode(image, self.mask, self._settings(q_obj, q_bkg), cancel=cancel)

@@ -113,6 +113,8 @@ def collect_items(source: str, masks: str | None) -> tuple[list[Item], str, str]
 def _init_worker() -> None:
     """One thread per worker process: 2 workers then use the 2 cores a codec run also wants."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    # torch 2.13 warns about Intel-GPU TF32 on first use; one line per worker is only noise
+    warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
     import torch
 
     torch.set_num_threads(1)
@@ -219,10 +221,18 @@ def _bd(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> t
     """BD-rate (%) of test vs anchor on (rate, distortion) points; (None, reason) if impossible."""
     import bjontegaard
 
-    if len(anchor) < MIN_BD_POINTS or len(test) < MIN_BD_POINTS:
-        return None, "fewer than 4 points"
-    a = sorted(anchor)
-    t = sorted(test)
+    def distinct(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        # a codec pinned at its smallest or largest file returns the same file for several
+        # targets; repeated points carry no information and break the interpolation
+        out: list[tuple[float, float]] = []
+        for r, d in sorted(points):
+            if not out or (r > out[-1][0] * (1 + 1e-9) and d != out[-1][1]):
+                out.append((r, d))
+        return out
+
+    a, t = distinct(anchor), distinct(test)
+    if len(a) < MIN_BD_POINTS or len(t) < MIN_BD_POINTS:
+        return None, f"fewer than {MIN_BD_POINTS} distinct points"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -300,8 +310,9 @@ def bd_table(curves: dict[str, list[dict]], metrics: Sequence[str], anchor: str 
         return table
 
     def usable(rows: list[dict], metric: str) -> list[tuple[float, float]]:
-        return [(r["bpp"], r[metric]) for r in rows if r["reached"] and r["bpp"]
-                and r.get(metric) is not None and math.isfinite(r[metric])]
+        pts = {(r["bpp"], r[metric]) for r in rows if r["reached"] and r["bpp"]
+               and r.get(metric) is not None and math.isfinite(r[metric])}
+        return sorted(pts)
 
     for codec, rows in curves.items():
         if codec == anchor:

@@ -206,8 +206,6 @@ def encode_detailed(image: np.ndarray, mask: np.ndarray | None, settings: Encode
     """
     image = _check_image(image)
     mask = _check_mask(mask, image.shape[:2])
-    if mask is None or mask.all():
-        pass
     engine = load_codec(settings.weights, settings.device)
     report = progress or (lambda f: None)
     with engine.lock:

@@ -15,8 +15,8 @@ Only numpy arrays cross this boundary; no torch here.
 
 from __future__ import annotations
 
-import numpy as np
 import constriction
+import numpy as np
 
 from obic_core.errors import ObicFormatError
 from obic_core.nn.entropy import SCALE_TABLE, Y_RANGE

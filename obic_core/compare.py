@@ -22,7 +22,8 @@ from obic_core.baselines import ALL_CODECS, ObicCancelled, get_codec, parse_code
 from obic_core.errors import ObicInputError
 from obic_core.metrics import image_metrics, timed
 
-__all__ = ["ALL_CODECS", "CompareReport", "CompareResult", "compare_image", "register_cli"]
+__all__ = ["ALL_CODECS", "CompareReport", "CompareResult", "available_codecs", "compare_image",
+           "register_cli"]
 
 Progress = Callable[[str, float], None] | None
 
@@ -103,6 +104,26 @@ class CompareReport:
         text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
         write_bytes_atomic(Path(json_path) if json_path else out / "compare.json", text.encode())
         return doc
+
+
+def available_codecs() -> tuple[str, ...]:
+    """The codecs of :data:`ALL_CODECS` whose libraries this installation has.
+
+    Pillow builds differ (AVIF and JPEG 2000 are optional plugins, pillow-heif may lack x265),
+    so the GUI offers only what will run instead of failing mid-comparison.
+    """
+    from PIL import features
+
+    have = {"obic": True, "obic-single": True, "jpeg": True,
+            "jpeg2000": bool(features.check("jpg_2000")), "avif": bool(features.check("avif")),
+            "webp": bool(features.check("webp"))}
+    try:
+        import pillow_heif
+
+        have["hevc"] = bool(pillow_heif.libheif_info().get("HEIF"))
+    except (ImportError, AttributeError):
+        have["hevc"] = False
+    return tuple(c for c in ALL_CODECS if have.get(c))
 
 
 def _finite(value):

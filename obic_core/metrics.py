@@ -80,20 +80,29 @@ def ms_ssim(reference: np.ndarray, test: np.ndarray) -> float | None:
 
     Images smaller than 161 px on a side use the largest window that still fits 5 scales (a
     smaller window is the only way to score them at all); below 33 px there is no score (None).
-    Computed in float64 so identical images give exactly 1.0.
+    Computed in float32 (float64 convolutions took 4–7 s per Kodak image on this CPU, float32
+    0.1 s); identical images are 1.0 by definition rather than by rounding luck.
     """
     _check_pair(reference, test)
     win = _window_for(min(reference.shape[:2]))
     if win is None:
         return None
+    if np.array_equal(reference, test):
+        return 1.0
     import torch
     from pytorch_msssim import ms_ssim as _ms_ssim
 
     def to_t(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float64)).permute(2, 0, 1)[None]
+        return torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).permute(2, 0, 1)[None]
 
-    with torch.no_grad():
-        value = _ms_ssim(to_t(reference), to_t(test), data_range=255.0, win_size=win)
+    import warnings
+
+    # oneDNN's grouped convolutions were 3× slower than PyTorch's own path here (0.73 vs 0.24 s
+    # per Kodak image, one thread); the warning is about an unrelated Intel-GPU switch.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="TF32 acceleration on top of oneDNN")
+        with torch.backends.mkldnn.flags(enabled=False):
+            value = _ms_ssim(to_t(reference), to_t(test), data_range=255.0, win_size=win)
     return float(value.item())
 
 

@@ -25,7 +25,8 @@ def sample_photo() -> Path | None:
     """The first bundled sample photo (PNG or JPEG), if any."""
     if not SAMPLES.is_dir():
         return None
-    photos = sorted(p for p in SAMPLES.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    photos = sorted(p for p in SAMPLES.iterdir()
+                    if p.suffix.lower() in (".png", ".jpg", ".jpeg") and ".mask." not in p.name)
     return photos[0] if photos else None
 
 
@@ -38,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--snapshot-view", choices=(*VIEWS, "all"), default="main",
                    help="which tab to capture; 'all' writes OUT-main.png, OUT-compare.png, OUT-stats.png")
     p.add_argument("--snapshot-size", default="1600x1000", metavar="WxH", help="window size for --snapshot")
+    p.add_argument("--snapshot-sweep", action="store_true",
+                   help="also run an RD sweep before the screenshots (slow; fills the RD plot)")
     p.add_argument("--snapshot-timeout", type=float, default=900.0, metavar="S",
                    help="give up waiting for results after S seconds (the screenshot is still taken)")
     p.add_argument("--weights", metavar="FILE.safetensors", default=os.environ.get("OBIC_WEIGHTS"),
@@ -53,13 +56,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.snapshot and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-    from PySide6.QtCore import QTimer
+    from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
     from obic_gui.main_window import MainWindow
     from obic_gui.settings import AppSettings
     from obic_gui.style import apply_theme, icon
 
+    owns_app = QApplication.instance() is None
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName("OBIC")
     app.setApplicationName("OBIC Studio")
@@ -95,11 +99,16 @@ def main(argv: list[str] | None = None) -> int:
         window.ask_before_discard = False
         window.show_dialogs = False
         window.resize(w, h)
-        driver = SnapshotDriver(window, args.snapshot, args.snapshot_view, args.snapshot_timeout)
+        driver = SnapshotDriver(window, args.snapshot, args.snapshot_view, args.snapshot_timeout,
+                                args.snapshot_sweep)
+        # an app that was already running (tests, embedding) keeps running afterwards:
+        # a local loop ends here instead of quitting the application
+        loop = app if owns_app else QEventLoop()
+        driver.finished.connect(loop.quit)
         window.show()
         window.start_background()
         window.open_path(target, confirm=False)
-        app.exec()
+        loop.exec()
         return driver.exit_code
 
     window.show()
@@ -114,6 +123,13 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, shown)
         if report == "quit":
             return app.exec()
+        if report == "mask":   # first mask on screen, then quit
+            def masked() -> None:
+                print(f"OBIC_GUI_MASK {time.time():.6f} {time.perf_counter() - t0:.6f}", flush=True)
+                window.ask_before_discard = False
+                window.close()
+                app.quit()
+            window.mask_ready.connect(lambda: QTimer.singleShot(0, masked))
     QTimer.singleShot(0, window.start_background)
     if target is not None:
         QTimer.singleShot(0, lambda: window.open_path(target, confirm=False))

@@ -58,6 +58,7 @@ class Document(QObject):
         self.outcome: EncodeOutcome | None = None
         self.decoded: DecodeOutcome | None = None   # set when a .obic was opened
         self.stale = False
+        self.mask_version = 0           # bumps on every mask change: results remember theirs
         self._stroke_before: np.ndarray | None = None
         self._stroke_box: Box | None = None
 
@@ -138,6 +139,7 @@ class Document(QObject):
         if self.mask is None or mask.shape != self.mask.shape:
             return
         self.mask = np.ascontiguousarray(mask, dtype=bool)
+        self.mask_version += 1
         self.undo_stack.clear()
         self.mask_changed.emit(None)
         self._results_now_stale()
@@ -182,6 +184,7 @@ class Document(QObject):
             return
         box = mask_ops.paint_segment(self.mask, p0, p1, radius, value)
         if box is not None:
+            self.mask_version += 1
             self._stroke_box = mask_ops.union_box(self._stroke_box, box)
             self.mask_changed.emit(box)
 
@@ -206,15 +209,17 @@ class Document(QObject):
             return
         x0, y0, x1, y1 = box
         self.mask[y0:y1, x0:x1] = region
+        self.mask_version += 1
         self.mask_changed.emit(box)
         self._results_now_stale()
 
     # -- results ---------------------------------------------------------------------------
-    def set_outcome(self, outcome: EncodeOutcome) -> None:
+    def set_outcome(self, outcome: EncodeOutcome, mask_version: int | None = None) -> None:
+        """Results of an encode of the mask as it was at ``mask_version`` (stale if edited since)."""
         self.outcome = outcome
         self.obic_data = outcome.data
         self.obic_saved_path = None
-        self._set_stale(False)
+        self._set_stale(mask_version is not None and mask_version != self.mask_version)
         self.results_changed.emit()
 
     def set_decoded_layers(self, outcome: DecodeOutcome) -> None:

@@ -25,6 +25,7 @@ _TITLES = {
     "ObicFormatError": ("format", "Cannot read this .obic file"),
     "ObicInputError": ("input", "Cannot use this image"),
     "ObicWeightsError": ("weights", "Model weights problem"),
+    "ObicDeviceError": ("memory", "Device problem"),
 }
 
 

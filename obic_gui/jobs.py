@@ -99,7 +99,7 @@ class _ProcessRunner(QRunnable):
         while True:
             if self._cancel.is_set() and cancel_at is None:
                 cancel_at = time.monotonic()
-                w.request_cancel()
+                w.request_cancel(self._id)
             if cancel_at is not None and time.monotonic() - cancel_at > CANCEL_GRACE_S:
                 w.kill()  # the job ignored its cancel callback: stop the process
                 stopped = JobError("cancelled", "Cancelled", "The job was stopped.")
@@ -121,8 +121,8 @@ class _ProcessRunner(QRunnable):
                     return
                 continue
             kind, job_id = msg[0], msg[1]
-            if job_id != self._id:
-                continue  # a late message of an earlier, killed job
+            if job_id is not None and job_id != self._id:
+                continue  # a late message of an earlier, killed job (None: unreadable, so ours)
             if kind == "progress":
                 self._bridge.progress.emit(self._id, msg[2], msg[3])
             elif kind == "result":
@@ -185,7 +185,7 @@ class JobManager(QObject):
     def warm_up(self, lane: str) -> None:
         """Start a lane's worker process now so the first real job does not wait for it."""
         if lane in self._workers and not self._closed:
-            self._workers[lane].start()
+            self._workers[lane].start_async()
 
     def submit(self, lane: str, tag: str, task: str, kwargs: dict | None = None, *,
                context: Any = None, when_busy: str = "refuse") -> JobInfo | None:
@@ -216,12 +216,16 @@ class JobManager(QObject):
             if lane is None or name == lane:
                 event.set()
 
-    def drop_queued(self, lane: str | None = None) -> None:
-        """Forget waiting jobs (each gets a ``cancelled``)."""
+    def drop_queued(self, lane: str | None = None, keep_tags: tuple[str, ...] = ()) -> None:
+        """Forget waiting jobs except those tagged ``keep_tags`` (each gets a ``cancelled``)."""
         for name, q in self._queue.items():
             if lane is None or name == lane:
-                while q:
-                    self.cancelled.emit(q.popleft().info)
+                dropped = [p for p in q if p.info.tag not in keep_tags]
+                kept = [p for p in q if p.info.tag in keep_tags]
+                q.clear()
+                q.extend(kept)
+                for p in dropped:
+                    self.cancelled.emit(p.info)
 
     def shutdown(self, wait_s: float = 3.0) -> None:
         """Cancel everything and stop the worker processes (called when the window closes)."""
@@ -229,8 +233,6 @@ class JobManager(QObject):
         for q in self._queue.values():
             q.clear()
         self.cancel()
-        for w in self._workers.values():
-            w.request_cancel()
         self._pool.waitForDone(int(wait_s * 1000))
         for w in self._workers.values():
             w.stop(timeout=1.0)
@@ -279,6 +281,8 @@ class JobManager(QObject):
             self.failed.emit(info, error)
         else:
             self.finished.emit(info, value)
+        if info.lane in self._running:
+            return  # a receiver of the signal above started the next job on this lane already
         queue = self._queue[info.lane]
         if queue and not self._closed:
             nxt = queue.popleft()

@@ -58,6 +58,9 @@ SWEEP_TARGETS = (0.1, 0.2, 0.35, 0.5, 0.75)
 MAX_OBIC_BYTES = 512 * 1024 * 1024
 
 TAB_EDIT, TAB_COMPARE, TAB_STATS = 0, 1, 2
+EMPTY_CANVAS = "Open a photo (Ctrl+O) or drop one here"
+#: start the codec worker this long after launch at the latest (sooner once a mask is shown)
+CODEC_WARMUP_DELAY_MS = 4000
 
 
 class MainWindow(QMainWindow):
@@ -76,7 +79,7 @@ class MainWindow(QMainWindow):
         self.weights = weights
         self.settings = settings or AppSettings()
         self.jobs = jobs or JobManager(self, preload={
-            "mask": ("obic_gui.tasks", "obic_core.segmentation", "torch"),
+            "mask": ("obic_gui.tasks", "obic_core.segmentation.predict", "obic_core.segmentation.classic"),
             "codec": ("obic_gui.tasks", "torch", "obic_core.codec", "obic_core.compare")})
         self._owns_jobs = jobs is None
         if self._owns_jobs:
@@ -91,6 +94,7 @@ class MainWindow(QMainWindow):
         self._sweep: SweepOutcome | None = None
         self._layer_cache: dict[tuple[str, ...], DecodeOutcome] = {}
         self._tools_wanted = True           # the user's choice; the dock hides off the edit tab
+        self._probe_requested = False
 
         self.setWindowTitle("OBIC Studio")
         self.setWindowIcon(icon("app"))
@@ -294,6 +298,8 @@ class MainWindow(QMainWindow):
         j.progress.connect(self._on_job_progress)
         j.busy_changed.connect(self._update_actions)
         j.started.connect(self._update_actions)
+        j.started.connect(self._on_job_started)
+        j.busy_changed.connect(self._on_lane_busy)
 
         d = self.doc
         d.image_changed.connect(self._on_image_changed)
@@ -356,8 +362,20 @@ class MainWindow(QMainWindow):
 
     # ===================================================================== start-up
     def start_background(self) -> None:
-        """After the window is shown: start the workers and ask what this machine can do."""
+        """After the window is shown: start the mask worker, then the codec worker.
+
+        The codec worker (torch + the codec model) starts once the first mask is on screen
+        (or after a few seconds): both loading at once would slow down the mask, which is
+        what a user waits for first.
+        """
         self.jobs.warm_up("mask")
+        self.mask_ready.connect(self._start_codec_worker)
+        QTimer.singleShot(CODEC_WARMUP_DELAY_MS, self._start_codec_worker)
+
+    def _start_codec_worker(self) -> None:
+        if self._probe_requested:
+            return
+        self._probe_requested = True
         self.jobs.submit("codec", "probe", "probe", {"weights": self.weights}, when_busy="queue")
 
     # ===================================================================== opening files
@@ -375,9 +393,7 @@ class MainWindow(QMainWindow):
             return False
         p = Path(path)
         self.settings.set_last_dir(str(p))
-        self._encode_after_mask = False
-        self.jobs.cancel("mask")
-        self.jobs.drop_queued("mask")
+        self._cancel_document_jobs()
         if p.suffix.lower() == ".obic":
             try:
                 size = p.stat().st_size
@@ -398,6 +414,16 @@ class MainWindow(QMainWindow):
             self.jobs.submit("io", "load", "load_image", {"path": str(p)}, context=str(p),
                              when_busy="replace")
         return True
+
+    def _cancel_document_jobs(self) -> None:
+        """Work for the open document is pointless once another one opens: stop it."""
+        self._encode_after_mask = False
+        self.jobs.cancel("mask")
+        self.jobs.drop_queued("mask")
+        running = self.jobs.running("codec")
+        if running is not None and running.tag != "probe":
+            self.jobs.cancel("codec")
+        self.jobs.drop_queued("codec", keep_tags=("probe",))
 
     def _loaded(self, info: JobInfo, loaded: LoadedDocument) -> None:
         self.doc.open_image(loaded.image, loaded.path, loaded.notes)
@@ -509,8 +535,8 @@ class MainWindow(QMainWindow):
             return
         s = self.rate.settings()
         kwargs = dict(image=self.doc.image, mask=self.doc.mask.copy(), weights=self.weights, **s.job_kwargs())
-        self.jobs.submit("codec", "encode", "encode_compare", kwargs, context=self.doc.generation,
-                         when_busy="queue")
+        self.jobs.submit("codec", "encode", "encode_compare", kwargs,
+                         context=(self.doc.generation, self.doc.mask_version), when_busy="queue")
         self.rate.set_progress("Starting…", 0.0)
         self._update_actions()
 
@@ -554,8 +580,7 @@ class MainWindow(QMainWindow):
             running = self.jobs.running(lane)
             if running is not None and running.tag != "probe":
                 self.jobs.cancel(lane)
-        if any(j.tag != "probe" for j in self.jobs.queued("codec")):
-            self.jobs.drop_queued("codec")
+        self.jobs.drop_queued("codec", keep_tags=("probe",))
         self.status_job.setText("Cancelling…")
         self._update_actions()
 
@@ -573,9 +598,10 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _encoded(self, info: JobInfo, outcome: EncodeOutcome) -> None:
-        if info.context != self.doc.generation:
+        generation, mask_version = info.context
+        if generation != self.doc.generation:
             return
-        self.doc.set_outcome(outcome)
+        self.doc.set_outcome(outcome, mask_version)
         obic = outcome.figure("obic")
         if obic is not None:
             self.rate.set_summary(
@@ -642,8 +668,24 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Cancelled ({info.tag.replace('_', ' ')})", 4000)
         self._update_actions()
 
+    def _on_job_started(self, info: JobInfo) -> None:
+        text = {"predict_initial": "Predicting the object mask…", "predict": "Predicting the object mask…",
+                "refine": "Refining the mask edges…"}.get(info.tag)
+        if text:
+            self.canvas.set_banner(text)
+        if info.tag == "load" and not self.doc.is_open:
+            self.canvas.placeholder = f"Opening {Path(str(info.context)).name}…"
+            self.canvas.update()
+
+    def _on_lane_busy(self, lane: str, busy: bool) -> None:
+        if lane == "mask" and not busy:
+            self.canvas.set_banner("")
+        if lane == "io" and not busy:
+            self.canvas.placeholder = EMPTY_CANVAS
+            self.canvas.update()
+
     def _on_job_progress(self, info: JobInfo, stage: str, fraction: float) -> None:
-        if info.lane == "codec" and info.tag != "probe":
+        if info.tag in ("encode", "sweep"):
             self.rate.set_progress(stage, fraction)
         self.status_job.setText(f"{stage} {fraction * 100:.0f} %")
 
@@ -686,6 +728,10 @@ class MainWindow(QMainWindow):
                                     quality=f"{lo.object_quality:.2f}/{lo.background_quality:.2f}"
                                     if lo.object_quality is not None else None)]
         self.stats.set_figures(figures)
+        if doc.outcome is None:
+            self.stats.set_notes([])
+        self.stats.set_rd_hint("A .obic file has no original to measure against: open the photo to "
+                               "compare or sweep." if doc.is_obic else None)
         self.compare.set_entries(entries)
         self.compare.set_stale(doc.stale)
         self._update_actions()
@@ -896,7 +942,7 @@ class MainWindow(QMainWindow):
             a[n].setEnabled(open_ and not mask_busy)
         for n in ("invert", "clear", "import_mask", "export_mask"):
             a[n].setEnabled(open_)
-        self.canvas.editable = not mask_busy or j.running("mask") is None
+        self.canvas.editable = not mask_busy   # a mask job's result would overwrite the edit
         a["encode"].setEnabled(open_ and not codec_work and not waiting)
         a["sweep"].setEnabled(open_ and not codec_work and not doc.is_obic)
         running = codec_work or waiting or mask_busy or j.is_busy("io")
@@ -936,7 +982,8 @@ class MainWindow(QMainWindow):
         j = self.jobs
         for signal, slot in ((j.finished, self._on_job_finished), (j.failed, self._on_job_failed),
                              (j.cancelled, self._on_job_cancelled), (j.progress, self._on_job_progress),
-                             (j.busy_changed, self._update_actions), (j.started, self._update_actions)):
+                             (j.busy_changed, self._update_actions), (j.started, self._update_actions),
+                             (j.started, self._on_job_started), (j.busy_changed, self._on_lane_busy)):
             try:
                 signal.disconnect(slot)
             except (RuntimeError, TypeError):

@@ -104,12 +104,12 @@ def coded_mask(mask: np.ndarray) -> np.ndarray:
     average ≥ 0.5) without torch, so the canvas can show what will really be coded.
     """
     h, w = mask.shape
-    pad = 64
+    pad, s = 64, LATENT_STRIDE
     ph, pw = -(-h // pad) * pad, -(-w // pad) * pad
-    padded = np.pad(mask.astype(np.float32), ((0, ph - h), (0, pw - w)), mode="edge")
-    s = LATENT_STRIDE
-    blocks = padded.reshape(ph // s, s, pw // s, s).mean(axis=(1, 3)) >= 0.5
-    full = np.repeat(np.repeat(blocks, s, axis=0), s, axis=1)
+    padded = np.pad(mask.astype(np.uint8), ((0, ph - h), (0, pw - w)), mode="edge")
+    counts = padded.reshape(ph // s, s, pw // s, s).sum(axis=(1, 3), dtype=np.int32)
+    blocks = 2 * counts >= s * s          # block average >= 0.5, in integers
+    full = np.broadcast_to(blocks[:, None, :, None], (ph // s, s, pw // s, s)).reshape(ph, pw)
     return full[:h, :w]
 
 
@@ -137,20 +137,19 @@ def overlay_bgra(mask: np.ndarray, colour: tuple[int, int, int], opacity: float,
 
     The object is tinted at ``opacity`` and its boundary drawn nearly opaque, so the outline
     stays readable even when the tint is faded right down to judge the photo underneath.
+    One table lookup per pixel (outside / inside / outline): a few ms for a Kodak image.
     """
-    h, w = mask.shape
-    out = np.zeros((h, w, 4), np.uint8)
     m = mask.astype(bool)
-    alpha = np.zeros((h, w), np.float32)
-    alpha[m] = float(np.clip(opacity, 0.0, 1.0))
+    level = m.astype(np.uint8)
     if edge_opacity > 0:
-        alpha[edges(m)] = max(float(edge_opacity), float(opacity))
+        level += edges(m)
     r, g, b = colour
-    out[..., 0] = np.round(b * alpha)
-    out[..., 1] = np.round(g * alpha)
-    out[..., 2] = np.round(r * alpha)
-    out[..., 3] = np.round(255 * alpha)
-    return out
+    lut = np.zeros((3, 4), np.uint8)
+    for i, a in ((1, float(np.clip(opacity, 0.0, 1.0))), (2, max(float(edge_opacity), float(opacity)))):
+        lut[i] = (round(b * a), round(g * a), round(r * a), round(255 * a))
+    # gather whole 32-bit pixels: 4× fewer element copies than indexing the (3, 4) table
+    packed = np.take(lut.view(np.uint32).ravel(), level)
+    return packed.view(np.uint8).reshape(*level.shape, 4)
 
 
 def pack(region: np.ndarray) -> tuple[bytes, tuple[int, int]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from obic_gui.main_window import TAB_COMPARE, TAB_EDIT, TAB_STATS, MainWindow
@@ -27,15 +27,19 @@ def snapshot_paths(out: str, view: str) -> dict[str, Path]:
 
 
 class SnapshotDriver(QObject):
-    def __init__(self, window: MainWindow, out: str, view: str, timeout_s: float) -> None:
+    finished = Signal()   # screenshots written (or given up): the caller ends its event loop
+
+    def __init__(self, window: MainWindow, out: str, view: str, timeout_s: float, sweep: bool = False) -> None:
         super().__init__(window)
         self.window = window
+        self.sweep = sweep
         self.paths = snapshot_paths(out, view)
         self.exit_code = 1
         self._failed = False
         self._done = False
         window.mask_ready.connect(self._on_mask)
         window.results_ready.connect(self._on_results)
+        window.jobs.finished.connect(self._on_job)
         window.error_shown.connect(self._on_error)
         QTimer.singleShot(int(timeout_s * 1000), self._on_timeout)
 
@@ -47,7 +51,14 @@ class SnapshotDriver(QObject):
             w.encode()
 
     def _on_results(self) -> None:
-        QTimer.singleShot(300, self._capture)   # let the views lay out before grabbing
+        if self.sweep:
+            self.window.run_sweep()
+        else:
+            QTimer.singleShot(300, self._capture)   # let the views lay out before grabbing
+
+    def _on_job(self, info, result) -> None:
+        if info.tag == "sweep":
+            QTimer.singleShot(300, self._capture)
 
     def _on_error(self, title: str, message: str) -> None:
         self._failed = True
@@ -68,6 +79,8 @@ class SnapshotDriver(QObject):
             QApplication.processEvents()
             if view == "compare":
                 w.compare.fit()
+            if view == "stats":
+                w.stats.flush()
             QApplication.processEvents()
             path.parent.mkdir(parents=True, exist_ok=True)
             if not w.grab().save(str(path)):
@@ -79,4 +92,4 @@ class SnapshotDriver(QObject):
         self.exit_code = 1 if self._failed else 0
         w.ask_before_discard = False
         w.close()
-        QApplication.instance().quit()
+        self.finished.emit()

@@ -29,6 +29,7 @@ QLabel#hint { color: #aab1bc; }
 QLabel#warning { background: #5a4413; color: #ffe7a8; padding: 6px 10px; border-radius: 4px; }
 QLabel#metric { color: #e3e6eb; }
 QTabBar::tab { padding: 7px 16px; }
+QToolButton:checked { background: #3d7bd0; color: white; border: 1px solid #2f67b3; border-radius: 4px; }
 QProgressBar { border: 1px solid #3d424b; border-radius: 4px; text-align: center; height: 18px; }
 QProgressBar::chunk { background: #3d7bd0; border-radius: 3px; }
 """

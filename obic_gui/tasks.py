@@ -173,7 +173,9 @@ def probe(progress: Progress, cancel: Cancel, weights: str | None = None) -> Pro
         load_codec(weights, device="cpu")
     except Exception as exc:  # noqa: BLE001 - shown as a hint in the rate panel
         problem = str(exc) or type(exc).__name__
-    return ProbeOutcome(devices, codecs, methods, torch.__version__, problem)
+    # str(): torch.__version__ is a TorchVersion, and unpickling one would import torch in the GUI
+    return ProbeOutcome(devices, [str(c) for c in codecs], [str(m) for m in methods], str(torch.__version__),
+                        problem)
 
 
 def _metrics(original: np.ndarray, recon: np.ndarray, mask: np.ndarray | None) -> dict:

@@ -153,3 +153,32 @@ def test_tiny_images(engine):
         img = np.random.default_rng(h * w).integers(0, 256, (h, w, 3), dtype=np.uint8)
         dec = codec.decode(codec.encode(img, None, S), device="cpu")
         assert dec.image.shape == (h, w, 3)
+
+
+def test_strip_processing_gives_the_same_file(engine, sample_photo):
+    """Big images run the transforms in strips; on an image where both fit, the files and
+    the decoded pixels must be identical to whole-image processing."""
+    image = np.ascontiguousarray(sample_photo[:400, :600])
+    mask = np.zeros(image.shape[:2], bool)
+    mask[80:300, 150:450] = True
+    saved = (engine.strip_pixels, engine.strip_latent_rows)
+    try:
+        engine.strip_pixels = 10**12
+        whole = codec.encode(image, mask, S)
+        whole_img = codec.decode(whole, device="cpu").image
+        engine.strip_pixels, engine.strip_latent_rows = 1, 5
+        strips = codec.encode(image, mask, S)
+        strips_img = codec.decode(strips, device="cpu").image
+    finally:
+        engine.strip_pixels, engine.strip_latent_rows = saved
+    assert whole == strips
+    assert np.array_equal(whole_img, strips_img)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (see bench/results/cross_device.md)")
+def test_cuda_encode_decodes_on_cpu(small_image, small_mask):
+    s = codec.EncodeSettings(0.7, 0.3, device="cuda")
+    data = codec.encode(small_image, small_mask, s)
+    on_cpu = codec.decode(data, device="cpu").image
+    on_gpu = codec.decode(data, device="cuda").image
+    assert psnr(on_cpu, on_gpu) > 45

@@ -91,6 +91,10 @@ def test_compare_image_rows_and_progress(photo, mask):
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
+def test_available_codecs_here():
+    assert compare.available_codecs() == compare.ALL_CODECS   # every library is installed here
+
+
 def test_compare_without_mask_has_no_region_metrics(photo):
     rep = compare.compare_image(photo, None, 0.3, ["jpeg"])
     r = rep.results[0]
@@ -233,6 +237,11 @@ def test_bd_table_excludes_short_curves():
     assert table["short"]["psnr"]["bd_rate"] is None
     assert "only 3 of 4" in table["short"]["psnr"]["note"]
     assert math.isfinite(table["good"]["psnr"]["bd_rate"])
+    # a codec pinned at its largest file answers two targets with the same file
+    pinned = [dict(r, reached=True) for r in curve(rates[:4] + [1.6], [29, 32, 35, 38, 38])]
+    pinned[-1]["bpp"] = 0.8
+    value = bench.bd_table({"hevc": curves["hevc"], "pinned": pinned}, ["psnr"])["pinned"]["psnr"]
+    assert value["bd_rate"] is not None and value["bd_rate"] < 0
 
 
 def test_bench_cli(tiny_set, tmp_path, monkeypatch, capsys):
@@ -242,3 +251,13 @@ def test_bench_cli(tiny_set, tmp_path, monkeypatch, capsys):
     assert "wrote" in capsys.readouterr().out
     assert (tmp_path / "c" / "README.md").read_text().startswith("# Benchmark")
     assert run_cli(["bench", str(tmp_path / "nowhere"), "--out", str(tmp_path / "d")], monkeypatch) == 2
+
+
+@pytest.mark.dataset
+def test_masks_val_items_are_the_split_with_ground_truth(shared_dir):
+    from obic_core.datasets import validation_keys
+
+    items, name, source = bench.collect_items("masks-val", None)
+    assert name == "masks-val" and source == "gt"
+    assert {i.key for i in items} <= validation_keys() and len(items) > 100
+    assert all(i.mask for i in items)

@@ -16,7 +16,6 @@ background balance is chosen at inference time without retraining.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
@@ -192,5 +191,5 @@ def bits_to_bpp(bits: torch.Tensor, num_pixels: int) -> torch.Tensor:
 
 __all__ = [
     "DISTORTION_WEIGHT", "LAYERS", "LayerCodec", "LearntOBIC", "ModelConfig", "bits_to_bpp",
-    "count_parameters", "rate_weight", "ste_round", "math",
+    "count_parameters", "rate_weight", "ste_round",
 ]

@@ -24,7 +24,10 @@ import numpy as np
 from obic_core.errors import ObicInputError
 
 SALIENCY_SIDE = 256     # saliency maps are low-frequency; more pixels only cost time
-WORK_SIDE = 480         # GrabCut working resolution (long side)
+WORK_SIDE = 480         # GrabCut working resolution for refine (long side)
+SEED_SIDE = 320         # ... and for the saliency predictor, where edges matter less than time
+SEED_FG = 0.7           # share of the interior seeded "probably object" (most salient)
+BORDER = 0.05           # border strip seeded "surely background", × long side
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -107,23 +110,24 @@ def _clean(mask: np.ndarray, min_frac: float = 0.02) -> np.ndarray:
 
 
 def saliency_mask(image: np.ndarray, iterations: int = 5) -> np.ndarray:
-    """Weight-free object mask: saliency seeds, GrabCut decides (bool, image size)."""
+    """Weight-free object mask: saliency seeds, GrabCut decides (bool, image size).
+
+    Seeds (tuned on training pairs, never on the validation split): a border strip of
+    ``BORDER`` × long side is surely background (photographers frame the object), the
+    least salient ``1 - SEED_FG`` of the interior is probably background, the rest probably
+    object. A border-only prior (GrabCut from a rectangle) scored 0.63 IoU there; adding the
+    saliency seeds raised it to 0.65 at half the time (smaller working size).
+    """
     image = _check_image(image)
-    small, _ = _scale_to(image, WORK_SIDE)
+    small, _ = _scale_to(image, SEED_SIDE)
     sal = saliency_map(small)
-    hi, lo = np.quantile(sal, 0.80), np.quantile(sal, 0.45)
     gc = np.full(sal.shape, cv2.GC_PR_BGD, np.uint8)
-    gc[sal >= lo] = cv2.GC_PR_FGD if False else cv2.GC_PR_BGD
-    gc[sal >= np.quantile(sal, 0.65)] = cv2.GC_PR_FGD
-    gc[sal >= hi] = cv2.GC_PR_FGD
-    gc[sal < lo] = cv2.GC_BGD
-    b = max(1, round(0.02 * max(sal.shape)))
-    edge = np.zeros(sal.shape, bool)
-    edge[:b], edge[-b:], edge[:, :b], edge[:, -b:] = True, True, True, True
-    gc[edge & (sal < hi)] = cv2.GC_BGD
+    gc[sal >= np.quantile(sal, 1 - SEED_FG)] = cv2.GC_PR_FGD
+    b = max(1, round(BORDER * max(sal.shape)))
+    gc[:b], gc[-b:], gc[:, :b], gc[:, -b:] = cv2.GC_BGD, cv2.GC_BGD, cv2.GC_BGD, cv2.GC_BGD
     out = _grabcut(small, gc, iterations)
     if out is None or not out.any():
-        out = sal >= hi
+        out = gc == cv2.GC_PR_FGD
     return _upsize_mask(_clean(out), image.shape[:2])
 
 
@@ -168,8 +172,8 @@ def refine_mask(image: np.ndarray, mask: np.ndarray | None = None,
         fallback = np.zeros((H, W), bool)
         fallback[y0:y1, x0:x1] = True
         gc = np.full((h, w), cv2.GC_BGD, np.uint8)
-        gc[int(y0 * s):max(int(y0 * s) + 1, round(y1 * s)), int(x0 * s):max(int(x0 * s) + 1, round(x1 * s))] = \
-            cv2.GC_PR_FGD
+        ys, xs = int(y0 * s), int(x0 * s)
+        gc[ys:max(ys + 1, round(y1 * s)), xs:max(xs + 1, round(x1 * s))] = cv2.GC_PR_FGD
     out = _grabcut(small, gc, iterations)
     if out is None or not out.any():
         return fallback.copy()

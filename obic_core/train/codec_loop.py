@@ -45,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--lr-drop-at", type=int, default=0, help="step after which lr is ×0.2 (0: never)")
     p.add_argument("--distortion", choices=["ms-ssim", "mse"], default="ms-ssim")
+    p.add_argument("--mse-weight", type=float, default=400.0,
+                   help="extra weight·MSE added to the MS-SSIM loss: MS-SSIM alone ignores colour "
+                        "shifts, and early in training the model drops colour entirely")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-bf16", action="store_true", help="train the transforms in fp32")
     p.add_argument("--resume", action="store_true", help="continue from run-dir/last.safetensors")
@@ -65,7 +68,8 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def loss_terms(model, x, pixel_mask, q_obj, q_bkg, distortion: str, bf16: bool) -> dict:
+def loss_terms(model, x, pixel_mask, q_obj, q_bkg, distortion: str, bf16: bool,
+               mse_weight: float = 0.0) -> dict:
     lat = latent_mask_from_pixels(pixel_mask)
     out = model(x, lat, q_obj, q_bkg, noise=True, bf16=bf16)
     npx = x.shape[-2] * x.shape[-1]
@@ -78,12 +82,14 @@ def loss_terms(model, x, pixel_mask, q_obj, q_bkg, distortion: str, bf16: bool) 
     else:
         d = 1 - ms_ssim(x_hat, x, data_range=1.0, size_average=False)
         dist_term = DISTORTION_WEIGHT * d
+        if mse_weight:
+            dist_term = dist_term + mse_weight * (x_hat - x).pow(2).mean(dim=(1, 2, 3))
     loss = dist_term + rate_weight(q_bkg) * bpp_bkg + rate_weight(q_obj) * bpp_obj
     return {"loss": loss.mean(), "bpp": (bpp_obj + bpp_bkg).mean(), "d": d.mean()}
 
 
 @torch.no_grad()
-def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device) -> dict:
+def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device, mse_weight: float = 0.0) -> dict:
     """Hard-rounded rate estimate and MS-SSIM in single-layer mode at q = 0, 0.5, 1."""
     model.eval()
     x = images.to(device)
@@ -99,7 +105,7 @@ def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device) -> d
         mse = (out["x_hat"].clamp(0, 1) - x).pow(2).mean().item()
         res[f"q{q:g}"] = {"bpp": round(bpp, 4), "ms_ssim": round(ms, 4),
                           "psnr": round(-10 * torch.log10(torch.tensor(mse)).item(), 2)}
-        score += DISTORTION_WEIGHT * (1 - ms) + rate_weight(q) * bpp
+        score += DISTORTION_WEIGHT * (1 - ms) + mse_weight * mse + rate_weight(q) * bpp
     res["score"] = round(score / 3, 4)
     model.train()
     return res
@@ -132,6 +138,9 @@ def run(args: argparse.Namespace) -> None:
         log.info("resumed from %s at step %d (%.1f min trained)", last, meta["step"], meta["wall_s"] / 60)
     for g in opt.param_groups:
         g["lr"] = args.lr
+    if meta.get("loss_id") != [args.distortion, args.mse_weight]:
+        meta["best_score"] = None  # a different loss makes earlier validation scores incomparable
+        meta["loss_id"] = [args.distortion, args.mse_weight]
     train_model = model
     if distributed:
         train_model = torch.nn.parallel.DistributedDataParallel(
@@ -181,7 +190,7 @@ def run(args: argparse.Namespace) -> None:
         K = config.levels
         q_obj = torch.randint(0, K, (x.shape[0],), device=device).float() / (K - 1)
         q_bkg = torch.randint(0, K, (x.shape[0],), device=device).float() / (K - 1)
-        terms = loss_terms(train_model, x, m, q_obj, q_bkg, args.distortion, bf16)
+        terms = loss_terms(train_model, x, m, q_obj, q_bkg, args.distortion, bf16, args.mse_weight)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -197,7 +206,7 @@ def run(args: argparse.Namespace) -> None:
             row = [step, round(wall0 + time.time() - t_start, 1), round(vals["loss"], 4),
                    round(vals["bpp"], 4), round(vals["d"], 5), lr, "", "", ""]
             if val_images is not None and step % args.val_every == 0:
-                v = validate(model, val_images, device)
+                v = validate(model, val_images, device, args.mse_weight)
                 row[6:9] = [v["q0.5"]["bpp"], v["q0.5"]["ms_ssim"], v["score"]]
                 meta["history"].append({"step": step, **v})
                 log.info("step %d validation %s", step, json.dumps(v))
@@ -232,7 +241,8 @@ def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) 
         "config": config.to_dict(),
         "kind": "codec",
         "distortion": args.distortion,
-        "loss": "64*(1-MS-SSIM) + 32^(1-q_bkg)*R_bkg + 32^(1-q_obj)*R_obj (bpp)"
+        "loss": f"64*(1-MS-SSIM) + {args.mse_weight:g}*MSE + 32^(1-q_bkg)*R_bkg + 32^(1-q_obj)*R_obj "
+                "(bpp; MSE on [0,1] RGB)"
         if args.distortion == "ms-ssim" else f"{MSE_WEIGHT}*MSE + 32^(1-q)*R per layer",
         "steps": meta["step"],
         "wall_time_s": round(meta.get("wall_s", 0.0), 1),

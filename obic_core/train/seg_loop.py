@@ -325,7 +325,8 @@ def export(model: DeepLabV3, config: DeepLabConfig, args: argparse.Namespace, me
                  "excluded": "resources/splits/masks_val.txt, Kodak"},
         "validation": {"set": "resources/splits/masks_val.txt",
                        "resolution": f"{args.long_side} px long side", **val},
-        "command": "obic train seg " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["seg"] else sys.argv[1:]),
+        "command": "obic train seg " + " ".join(
+            sys.argv[sys.argv.index("seg") + 1:] if "seg" in sys.argv else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
     save_weights(model.state_dict(), args.export, card)

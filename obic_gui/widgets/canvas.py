@@ -58,6 +58,7 @@ class MaskCanvas(ImageView):
         self._rect_to: QPointF | None = None
         self._busy_rect: tuple[int, int, int, int] | None = None
         self._busy_text = ""
+        self._banner = ""
         self.placeholder = "Open a photo (Ctrl+O) or drop one here"
         doc.image_changed.connect(self._on_image)
         doc.mask_changed.connect(self._on_mask)
@@ -106,6 +107,11 @@ class MaskCanvas(ImageView):
     def set_display_image(self, rgb: np.ndarray | None) -> None:
         """Show other pixels of the same size (e.g. one decoded layer) instead of the photo."""
         self._display_override = None if rgb is None else rgb_to_qimage(rgb)
+        self.update()
+
+    def set_banner(self, text: str) -> None:
+        """A short status line drawn at the top of the canvas (e.g. while the mask is predicted)."""
+        self._banner = text
         self.update()
 
     def set_busy_rect(self, rect: tuple[int, int, int, int] | None, text: str = "") -> None:
@@ -171,6 +177,18 @@ class MaskCanvas(ImageView):
 
     def paint_extras(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        if self._banner:
+            f = QFont(p.font())
+            f.setBold(True)
+            p.setFont(f)
+            box = p.fontMetrics().boundingRect(self._banner).adjusted(-14, -7, 14, 7)
+            box.moveCenter(self.rect().center())
+            box.moveTop(14)
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(QColor(20, 22, 26, 215))
+            p.drawRoundedRect(box, 8, 8)
+            p.setPen(QColor(235, 238, 242))
+            p.drawText(box, Qt.AlignmentFlag.AlignCenter, self._banner)
         if self._busy_rect is not None:
             x0, y0, x1, y1 = self._busy_rect
             r = QRectF(self.to_widget(QPointF(x0, y0)), self.to_widget(QPointF(x1, y1)))

@@ -167,6 +167,7 @@ def _caption_label(html: str = "") -> QLabel:
     lab.setTextFormat(Qt.TextFormat.RichText)
     lab.setWordWrap(True)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    lab.setMinimumHeight(lab.fontMetrics().lineSpacing() * 2 + 12)   # rows of tiles line up
     return lab
 
 

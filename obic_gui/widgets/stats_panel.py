@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -46,6 +46,7 @@ METRICS = {  # combo label → (RD point attribute, axis label, transform)
     "MS-SSIM (dB)": ("ms_ssim", "MS-SSIM (dB)", ms_ssim_db),
     "Object PSNR": ("object_psnr", "object PSNR (dB)", None),
 }
+RD_HINT = "Press “Run RD sweep” to plot this image's rate–distortion curves."
 COLUMNS = ("Codec", "Bytes", "bpp", "PSNR", "MS-SSIM", "Object PSNR", "Background PSNR",
            "Object MS-SSIM", "Encode", "Decode", "Quality")
 
@@ -125,10 +126,14 @@ class StatsPanel(QWidget):
         self.rd_plot.setLabel("bottom", "bits per pixel", color=PLOT_FG)
         self.rd_plot.setLabel("left", "PSNR (dB)", color=PLOT_FG)
         self.rd_plot.showGrid(x=True, y=True, alpha=0.18)
-        self.rd_legend = self.rd_plot.addLegend(offset=(-10, 10), labelTextColor=PLOT_FG,
-                                                brush=pg.mkBrush(30, 32, 37, 210))
+        self.rd_plot.getViewBox().setDefaultPadding(0.08)
         rl.addWidget(self.rd_plot, 1)
-        self.rd_note = QLabel("Press “Run RD sweep” to plot this image's rate–distortion curves.")
+        # the legend is a line of text under the axes: inside the plot it would hide points
+        self.rd_legend = QLabel()
+        self.rd_legend.setTextFormat(Qt.TextFormat.RichText)
+        self.rd_legend.setWordWrap(True)
+        rl.addWidget(self.rd_legend)
+        self.rd_note = QLabel(RD_HINT)
         self.rd_note.setObjectName("hint")
         rl.addWidget(self.rd_note)
         top.addWidget(rd_box)
@@ -158,11 +163,54 @@ class StatsPanel(QWidget):
 
         self.sweep: SweepOutcome | None = None
         self.current: list[CodecFigures] = []
+        self.stream_layout: StreamLayout | None = None
+        self._dirty: set[str] = {"bits", "rd"}
+        self._scheduled = False
         self.sweep_button.clicked.connect(self.sweep_requested)
-        self.metric.currentIndexChanged.connect(lambda *_: self._plot_rd())
+        self.metric.currentIndexChanged.connect(lambda *_: self._schedule("rd"))
+
+    # -- lazy drawing ------------------------------------------------------------------------
+    # pyqtgraph items cost tens of ms to build; they are drawn only when the panel is on
+    # screen, one plot per event-loop turn, so a result never freezes the window in one go.
+    def _schedule(self, what: str) -> None:
+        self._dirty.add(what)
+        if self.isVisible() and not self._scheduled:
+            self._scheduled = True
+            QTimer.singleShot(0, self._draw_next)
+
+    def _draw_next(self) -> None:
+        self._scheduled = False
+        if not self.isVisible() or not self._dirty:
+            return
+        what = "bits" if "bits" in self._dirty else self._dirty.pop()
+        self._dirty.discard(what)
+        (self._draw_bits if what == "bits" else self._plot_rd)()
+        if self._dirty:
+            self._scheduled = True
+            QTimer.singleShot(0, self._draw_next)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty and not self._scheduled:
+            self._scheduled = True
+            QTimer.singleShot(0, self._draw_next)
+
+    def flush(self) -> None:
+        """Draw everything now (snapshots, tests)."""
+        self._scheduled = False
+        if "bits" in self._dirty:
+            self._draw_bits()
+        if "rd" in self._dirty:
+            self._plot_rd()
+        self._dirty.clear()
 
     # -- bits per layer ---------------------------------------------------------------------
     def set_layout(self, layout: StreamLayout | None) -> None:
+        self.stream_layout = layout
+        self._schedule("bits")
+
+    def _draw_bits(self) -> None:
+        layout = self.stream_layout
         self.bits_plot.clear()
         if layout is None:
             self.bits_note.setText("Encode an image (or open a .obic file) to see where its bits go.")
@@ -216,7 +264,12 @@ class StatsPanel(QWidget):
             for c, item in enumerate(cells):
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
-        self._plot_rd()
+        self._schedule("rd")
+
+    def set_rd_hint(self, text: str | None) -> None:
+        """Replace the RD note (None: the default invitation to run a sweep)."""
+        if self.sweep is None:
+            self.rd_note.setText(text or RD_HINT)
 
     def set_notes(self, notes: list[str]) -> None:
         self.notes.setText("\n".join(f"• {n}" for n in notes))
@@ -224,7 +277,9 @@ class StatsPanel(QWidget):
     # -- RD plot ---------------------------------------------------------------------------
     def set_sweep(self, sweep: SweepOutcome | None) -> None:
         self.sweep = sweep
-        self._plot_rd()
+        if sweep is None:
+            self.rd_note.setText(RD_HINT)
+        self._schedule("rd")
 
     def set_sweep_running(self, running: bool) -> None:
         self.sweep_button.setEnabled(not running)
@@ -235,7 +290,7 @@ class StatsPanel(QWidget):
         label = self.metric.currentText() or "PSNR"
         attr, axis, tf = METRICS[label]
         self.rd_plot.clear()
-        self.rd_legend.clear()
+        legend: list[str] = []
         self.rd_plot.setLabel("left", axis, color=PLOT_FG)
 
         def val(x):
@@ -250,9 +305,10 @@ class StatsPanel(QWidget):
                     continue
                 colour = CODEC_COLOURS.get(codec, PLOT_FG)
                 width = 3 if codec == "obic" else 2
-                self.rd_plot.plot([x for x, _ in xy], [y for _, y in xy], name=codec_label(codec),
+                self.rd_plot.plot([x for x, _ in xy], [y for _, y in xy],
                                   pen=pg.mkPen(colour, width=width), symbol="o", symbolSize=7,
                                   symbolBrush=colour, symbolPen=pg.mkPen(PLOT_BG))
+                legend.append(f"<span style='color:{colour}'>●━</span> {codec_label(codec)}")
             self.rd_note.setText(f"{len(self.sweep.targets)} bitrates: "
                                  + ", ".join(f"{t:.2f}" for t in self.sweep.targets) + " bpp")
         # the current encode, as stars: where this file sits on (or off) the curves
@@ -260,7 +316,11 @@ class StatsPanel(QWidget):
         for f, y in stars:
             if y is None:
                 continue
-            name = None if self.sweep is not None else f"{codec_label(f.codec)} (this encode)"
-            self.rd_plot.plot([f.bpp], [y], pen=None, symbol="star", symbolSize=16,
-                              symbolBrush=CODEC_COLOURS.get(f.codec, PLOT_FG),
-                              symbolPen=pg.mkPen("#ffffff", width=1), name=name)
+            colour = CODEC_COLOURS.get(f.codec, PLOT_FG)
+            self.rd_plot.plot([f.bpp], [y], pen=None, symbol="star", symbolSize=16, symbolBrush=colour,
+                              symbolPen=pg.mkPen("#ffffff", width=1))
+            if self.sweep is None:
+                legend.append(f"<span style='color:{colour}'>★</span> {codec_label(f.codec)}")
+        if any(y is not None for _, y in stars):
+            legend.append("★ = this encode")
+        self.rd_legend.setText(" &nbsp;&nbsp; ".join(legend))

@@ -13,8 +13,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("OBIC_GUI_THREADS", "1")   # worker processes share the CPU with training
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # gui_fake_tasks, also for workers
 
-#: generous guard against a hang — not a performance limit
-WAIT_MS = 600_000
+from guitest import WAIT_MS  # noqa: E402
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -100,3 +100,10 @@ def crashes(progress, cancel):
 
 def echo(value, progress, cancel):
     return value
+
+
+def leaks_a_foreign_object(progress, cancel):
+    """Returns an object whose class lives outside numpy / obic_gui (like torch.__version__)."""
+    import fractions
+
+    return fractions.Fraction(1, 3)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import WAIT_MS
+from guitest import WAIT_MS
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
@@ -156,3 +156,16 @@ def test_space_drag_and_middle_button_pan(qtbot, window):
     drag(qtbot, canvas, [(30, 40), (50, 50)], button=Qt.MouseButton.MiddleButton)
     c2 = canvas.to_image(QPointF(100, 100))
     assert c2.x() < c1.x() and np.array_equal(window.doc.mask, mask_before)
+
+
+def test_single_key_shortcuts_do_not_steal_typing(qtbot, window):
+    window.canvas.actual_size()
+    window.canvas.zoom_by(2.0)
+    scale = window.canvas.scale
+    spin = window.tools.size_spin
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, "12")
+    assert spin.value() == 12 and window.canvas.scale == scale, "typing 1 in a field does not zoom"
+    qtbot.keyClick(spin, Qt.Key.Key_O)
+    assert window.canvas.overlay_visible

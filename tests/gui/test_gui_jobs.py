@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import WAIT_MS
+from guitest import WAIT_MS
 
 from obic_gui.jobs import JobManager
 
@@ -80,5 +80,34 @@ def test_a_crashing_worker_is_reported_not_fatal(qtbot):
         assert blocker.args[1].kind == "crash" and "exit code 3" in blocker.args[1].message
         with qtbot.waitSignal(jobs.finished, timeout=WAIT_MS):
             jobs.submit("codec", "echo", "echo", {"value": 1})
+    finally:
+        jobs.shutdown()
+
+
+def test_a_result_that_would_import_torch_is_refused(qtbot):
+    """The GUI process never imports torch, not even by unpickling a stray torch object."""
+    jobs = JobManager(task_module="gui_fake_tasks", process_lanes=("codec",))
+    try:
+        with qtbot.waitSignal(jobs.failed, timeout=WAIT_MS) as blocker:
+            jobs.submit("codec", "leak", "leaks_a_foreign_object")
+        assert "refers to" in blocker.args[1].message
+        with qtbot.waitSignal(jobs.finished, timeout=WAIT_MS):
+            jobs.submit("codec", "echo", "echo", {"value": 1})
+    finally:
+        jobs.shutdown()
+
+
+def test_a_job_started_from_a_result_handler_is_not_lost(qtbot):
+    """Re-entrancy: a slot of ``finished`` submits the next job while another one is queued."""
+    jobs = JobManager(task_module="gui_fake_tasks", process_lanes=())
+    try:
+        results = []
+        jobs.finished.connect(lambda info, value: results.append(value))
+        jobs.finished.connect(lambda info, value: value == "first" and jobs.submit(
+            "codec", "chained", "echo", {"value": "chained"}, when_busy="queue"))
+        jobs.submit("codec", "first", "echo", {"value": "first"})
+        jobs.submit("codec", "queued", "echo", {"value": "queued"}, when_busy="queue")
+        qtbot.waitUntil(lambda: len(results) == 3 and not jobs.is_busy("codec"), timeout=WAIT_MS)
+        assert sorted(results) == ["chained", "first", "queued"]
     finally:
         jobs.shutdown()

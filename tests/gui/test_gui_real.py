@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import WAIT_MS
+from guitest import WAIT_MS
 from PySide6.QtWidgets import QMessageBox
 
 from obic_gui.quality import RateSettings
@@ -76,6 +76,8 @@ def test_open_predicts_the_mask_on_the_worker(qtbot, real_window, photo_path):
     assert doc.image.shape == (192, 256, 3) and doc.mask.shape == (192, 256)
     assert doc.mask.dtype == bool and 0 < doc.mask.mean() < 1, "a real predicted mask"
     assert doc.undo_stack.count() == 0, "the first prediction is the baseline, not an edit"
+    qtbot.waitUntil(lambda: real_window._probe is not None, timeout=WAIT_MS)
+    assert "cpu" in real_window._probe.devices and "jpeg" in real_window._probe.codecs
 
 
 def test_real_encode_and_compare(qtbot, real_window, photo_path):
@@ -162,3 +164,19 @@ def test_cancel_a_real_encode(qtbot, real_window, photo_path):
     with qtbot.waitSignal(w.results_ready, timeout=WAIT_MS):
         w.encode()
     assert w.doc.outcome.figure("obic") is not None
+
+
+def test_snapshot_command_line(qapp, weights, photo_path, tmp_path):
+    """`obic-gui IMAGE --snapshot OUT.png --snapshot-view all` writes the three screenshots."""
+    from PySide6.QtGui import QImage
+
+    from obic_gui.app import main
+
+    args = [str(photo_path), "--snapshot", str(tmp_path / "shot.png"), "--snapshot-view", "all",
+            "--snapshot-size", "1280x800", "--settings", str(tmp_path / "s.ini")]
+    if weights:
+        args += ["--weights", weights]
+    assert main(args) == 0
+    for view in ("main", "compare", "stats"):
+        img = QImage(str(tmp_path / f"shot-{view}.png"))
+        assert (img.width(), img.height()) == (1280, 800)

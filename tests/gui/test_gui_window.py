@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from conftest import WAIT_MS
+from guitest import WAIT_MS
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -43,7 +43,8 @@ def test_cancel_button_stops_a_running_encode(qtbot, window, monkeypatch):
     kwargs = dict(image=window.doc.image, mask=window.doc.mask, object_quality=0.5, background_quality=0.2,
                   target_bpp=None, device="cpu", codecs=("obic",), delay=60.0)
     with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
-        window.jobs.submit("codec", "encode", "encode_compare", kwargs, context=window.doc.generation)
+        window.jobs.submit("codec", "encode", "encode_compare", kwargs,
+                           context=(window.doc.generation, window.doc.mask_version))
     window._update_actions()
     assert window.rate.cancel_button.isEnabled()
     with qtbot.waitSignal(window.jobs.cancelled, timeout=WAIT_MS):
@@ -56,7 +57,8 @@ def test_escape_cancels(qtbot, window):
     kwargs = dict(image=window.doc.image, mask=window.doc.mask, object_quality=0.5, background_quality=0.2,
                   target_bpp=None, device="cpu", codecs=("obic",), delay=60.0)
     with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
-        window.jobs.submit("codec", "encode", "encode_compare", kwargs, context=window.doc.generation)
+        window.jobs.submit("codec", "encode", "encode_compare", kwargs,
+                           context=(window.doc.generation, window.doc.mask_version))
     with qtbot.waitSignal(window.jobs.cancelled, timeout=WAIT_MS):
         qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
 
@@ -203,3 +205,44 @@ def test_opening_replaces_the_image_and_drops_old_results(qtbot, window, tmp_pat
         window.open_path(str(p))
     assert window.doc.outcome is None and window.compare.entries == []
     assert Path(window.doc.path).name == "second.png"
+
+
+def test_export_reconstructions_writes_pngs(qtbot, window, tmp_path):
+    from obic_core.imageio import read_image
+
+    window.rate.set_settings(RateSettings(0.8, 0.3, None, "auto", ("jpeg",)))
+    with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
+        window.encode()
+    with qtbot.waitSignal(window.jobs.finished, timeout=WAIT_MS) as blocker:
+        window.export_reconstructions(str(tmp_path))
+    paths = sorted(Path(p).name for p in blocker.args[1])
+    assert len(paths) == 2 and paths[0].startswith("synthetic.jpeg.") and paths[1].startswith("synthetic.obic.")
+    for p in blocker.args[1]:
+        assert read_image(p).pixels.shape == window.doc.image.shape
+
+
+def test_stats_plots_are_drawn_when_the_tab_is_shown(qtbot, window):
+    import pyqtgraph as pg
+
+    with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
+        window.encode()
+    bars = lambda: [i for i in window.stats.bits_plot.getPlotItem().items if isinstance(i, pg.BarGraphItem)]  # noqa: E731
+    assert not bars(), "not drawn while hidden"
+    window.tabs.setCurrentIndex(TAB_STATS)
+    qtbot.waitUntil(lambda: bool(bars()), timeout=WAIT_MS)
+    heights = bars()[0].opts["height"]
+    assert len(heights) == 6 and heights[0] == 500 * 8 / 1000   # object latent of the fake layout
+    qtbot.waitUntil(lambda: len(window.stats.rd_plot.getPlotItem().listDataItems()) >= 1, timeout=WAIT_MS)
+
+
+def test_editing_the_mask_during_an_encode_marks_the_results_stale(qtbot, window):
+    kwargs = dict(image=window.doc.image, mask=window.doc.mask.copy(), object_quality=0.5,
+                  background_quality=0.2, target_bpp=None, device="cpu", codecs=("obic", "jpeg"), delay=0.5)
+    with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
+        window.jobs.submit("codec", "encode", "encode_compare", kwargs,
+                           context=(window.doc.generation, window.doc.mask_version))
+        window.actions["invert"].trigger()          # while the worker encodes the old mask
+    assert window.doc.stale and window.compare.stale.isVisibleTo(window.compare)
+    with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
+        window.encode()
+    assert not window.doc.stale and not window.compare.stale.isVisibleTo(window.compare)

@@ -1,0 +1,47 @@
+"""`obic segment IMAGE -o MASK.png [--method auto|net|saliency] [--refine] [--rect X Y W H]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from obic_core.errors import ObicInputError
+
+
+def register_cli(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("segment", help="propose an object mask for an image (PNG, 255 = object)")
+    p.add_argument("image", type=Path)
+    p.add_argument("-o", "--output", type=Path, required=True, help="mask PNG to write")
+    p.add_argument("--method", choices=["auto", "net", "saliency"], default="auto",
+                   help="auto = the best measured predictor available (default)")
+    p.add_argument("--refine", action="store_true", help="snap the mask to object edges with GrabCut")
+    p.add_argument("--rect", type=int, nargs=4, metavar=("X", "Y", "W", "H"),
+                   help="skip prediction: GrabCut from this rectangle")
+    p.add_argument("--from-mask", type=Path, help="skip prediction: refine this mask PNG")
+    p.add_argument("--weights", type=Path, help="DeepLab weights (default: the shipped ones)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from obic_core.imageio import read_image, read_mask, write_png
+    from obic_core.segmentation.classic import refine_mask
+    from obic_core.segmentation.predict import predict_mask
+
+    if args.output.suffix.lower() != ".png":
+        raise ObicInputError(f"{args.output}: the mask is written as PNG; use a .png name")
+    image = read_image(args.image).pixels
+    if args.rect:
+        mask = refine_mask(image, rect=tuple(args.rect))
+    elif args.from_mask:
+        mask = refine_mask(image, read_mask(args.from_mask, image.shape[:2]))
+    else:
+        mask = predict_mask(image, args.method, args.weights)
+        if args.refine:
+            mask = refine_mask(image, mask)
+    out = np.where(mask, 255, 0).astype(np.uint8)
+    write_png(args.output, out)   # 8-bit grayscale, 0 / 255
+    print(f"{args.output}: {mask.mean() * 100:.1f} % object", file=sys.stderr)
+    return 0
