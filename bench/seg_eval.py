@@ -247,14 +247,15 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS_JSON.write_text(json.dumps({"meta": meta, "methods": res}, indent=2) + "\n")
     write_table(res, meta)
     if args.update_card and net_available():
-        from obic_core.weights import atomic_write_bytes, card_path
+        from obic_core.imageio import write_bytes_atomic
+        from obic_core.weights import card_path
 
         card = read_card()
         card["evaluation"] = {"set": "resources/splits/masks_val.txt", "n": len(pairs),
                               "date": meta["date"],
                               "methods": {m: {k: r[k] for k in ("iou", "boundary_f", "s_per_image")}
                                           for m, r in res.items()}}
-        atomic_write_bytes(card_path(DEFAULT_WEIGHTS), (json.dumps(card, indent=2) + "\n").encode())
+        write_bytes_atomic(card_path(DEFAULT_WEIGHTS), (json.dumps(card, indent=2) + "\n").encode())
     for m, r in res.items():
         print(f"{m:12s} IoU {r['iou']:.4f}  boundary F {r['boundary_f']:.4f}  {r['s_per_image']:.3f} s/img")
     print(f"best: {best}; wrote {RESULTS_JSON.relative_to(ROOT)} and {TABLE_MD.relative_to(ROOT)}")

@@ -18,6 +18,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from obic_core.errors import ObicWeightsError
+from obic_core.imageio import write_bytes_atomic
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "resources" / "weights"
 DEFAULT_CODEC = WEIGHTS_DIR / "learntobic.safetensors"
@@ -34,22 +35,6 @@ def file_id(path: Path) -> str:
 
 def card_path(weights: Path) -> Path:
     return Path(weights).with_suffix(".json")
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temporary file in the same folder, then rename over the target."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent or ".")
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_weights(state: dict[str, torch.Tensor], path: Path, card: dict, half: bool = True) -> str:
@@ -69,7 +54,7 @@ def save_weights(state: dict[str, torch.Tensor], path: Path, card: dict, half: b
         raise
     wid = file_id(path)
     card = {**card, "id": wid, "file": path.name, "bytes": path.stat().st_size}
-    atomic_write_bytes(card_path(path), (json.dumps(card, indent=2) + "\n").encode())
+    write_bytes_atomic(card_path(path), (json.dumps(card, indent=2) + "\n").encode())
     return wid
 
 

@@ -53,3 +53,14 @@ def engine():
     from obic_core.codec import load_codec
 
     return load_codec(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread: MS-SSIM's small convolutions only lose from oversubscribed cores."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -15,14 +15,7 @@ from obic_core.errors import ObicInputError
 BASELINES = ("jpeg", "webp", "avif", "jpeg2000", "hevc-420", "hevc-444")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -19,14 +19,7 @@ ROW_KEYS = {"codec": str, "bpp": float, "bytes": int, "psnr": (float, type(None)
             "encode_s": float, "decode_s": float, "reached": bool, "file": str}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,7 @@ from hypothesis import strategies as st
 
 from obic_core import metrics
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: MS-SSIM's small convolutions only lose from oversubscribed cores."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _gray(h: int = 192, w: int = 256, value: int = 128) -> np.ndarray:
