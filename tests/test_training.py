@@ -93,3 +93,18 @@ def test_ddp_two_cpu_processes(photo_dir, tmp_path):
     assert (tmp_path / "run" / "last.safetensors").exists()
     rows = (tmp_path / "run" / "log.csv").read_text().strip().splitlines()
     assert len(rows) == 4  # header + 3 steps, written by rank 0 only
+
+
+def test_init_from_exported_weights(tmp_path):
+    from obic_core.train.codec_loop import init_from_weights
+    from obic_core.weights import save_weights
+
+    torch.manual_seed(3)
+    src = LearntOBIC(TINY)
+    save_weights(src.state_dict(), tmp_path / "w.safetensors",
+                 {"config": TINY.to_dict(), "steps": 120, "wall_time_s": 33.0})
+    dst = LearntOBIC(TINY)
+    meta = init_from_weights(dst, tmp_path / "w.safetensors", {"step": 0, "wall_s": 0.0})
+    assert meta["step"] == 120 and meta["wall_s"] == 33.0
+    for (k, a), (_, b) in zip(src.state_dict().items(), dst.state_dict().items(), strict=True):
+        assert torch.allclose(a, b, atol=1e-2, rtol=1e-3), k  # fp16 storage

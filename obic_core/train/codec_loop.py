@@ -51,6 +51,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--no-bf16", action="store_true", help="train the transforms in fp32")
     p.add_argument("--resume", action="store_true", help="continue from run-dir/last.safetensors")
+    p.add_argument("--init-from", type=Path, default=None,
+                   help="start a new run from exported weights (e.g. the shipped ones): run folders "
+                        "are not in git, so a new session continues training this way")
     p.add_argument("--val-every", type=int, default=500)
     p.add_argument("--ckpt-minutes", type=float, default=4.0)
     p.add_argument("--export", type=Path, default=DEFAULT_CODEC,
@@ -136,6 +139,9 @@ def run(args: argparse.Namespace) -> None:
     if args.resume and last.exists():
         meta = load_checkpoint(last, model, opt)
         log.info("resumed from %s at step %d (%.1f min trained)", last, meta["step"], meta["wall_s"] / 60)
+    elif args.init_from is not None:
+        meta = init_from_weights(model, args.init_from, meta)
+        log.info("initialised from %s (step %d of its training)", args.init_from, meta["step"])
     for g in opt.param_groups:
         g["lr"] = args.lr
     if meta.get("loss_id") != [args.distortion, args.mse_weight]:
@@ -228,6 +234,16 @@ def run(args: argparse.Namespace) -> None:
         log.info("stopped at step %d; checkpoint %s", step, last)
     if distributed:
         dist.destroy_process_group()
+
+
+def init_from_weights(model: LearntOBIC, path: Path, meta: dict) -> dict:
+    """Load exported (fp16) weights; continue the step and wall-time counts of their card."""
+    from obic_core.weights import load_weights
+
+    loaded = load_weights(path)
+    model.load_state_dict(loaded.state)
+    return {**meta, "step": int(loaded.card.get("steps", 0)),
+            "wall_s": float(loaded.card.get("wall_time_s", 0.0)), "init_from": loaded.id}
 
 
 def vars_json(args: argparse.Namespace) -> dict:
