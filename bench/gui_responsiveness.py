@@ -56,22 +56,27 @@ def find_images(n: int) -> list[Path]:
 
 
 # ------------------------------------------------------------------------------ launch
+def _run_app_until(report: str, marker: str, image: Path, settings: Path, timeout: float) -> list[str]:
+    """Run ``obic-gui IMAGE`` in a fresh process that quits once it has reported ``marker``;
+    return the fields of that report line (its time stamps)."""
+    env = dict(os.environ, OBIC_GUI_REPORT_SHOWN=report,
+               QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    proc = subprocess.run([sys.executable, "-m", "obic_gui.app", str(image), "--settings", str(settings)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(marker)), None)
+    if line is None:
+        raise RuntimeError(f"the app did not report {marker}:\n{proc.stdout}\n{proc.stderr}")
+    return line.split()
+
+
 def measure_launch(image: Path, runs: int, settings_dir: Path) -> dict:
     """Seconds from starting the process to its first event-loop turn with the window shown."""
-    env = dict(os.environ, OBIC_GUI_REPORT_SHOWN="quit",
-               QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     times, inside = [], []
     for i in range(runs):
         t0 = time.time()
-        proc = subprocess.run([sys.executable, "-m", "obic_gui.app", str(image),
-                               "--settings", str(settings_dir / f"launch{i}.ini")],
-                              cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("OBIC_GUI_SHOWN")), None)
-        if line is None:
-            raise RuntimeError(f"the app did not report a shown window:\n{proc.stdout}\n{proc.stderr}")
-        _, shown_at, since_main = line.split()
-        times.append(float(shown_at) - t0)
-        inside.append(float(since_main))
+        fields = _run_app_until("quit", "OBIC_GUI_SHOWN", image, settings_dir / f"launch{i}.ini", 300)
+        times.append(float(fields[1]) - t0)
+        inside.append(float(fields[2]))
     return {"runs": runs, "median_s": statistics.median(times), "max_s": max(times),
             "all_s": [round(t, 4) for t in times], "median_in_main_s": statistics.median(inside),
             "target_s": TARGET_LAUNCH_S}
@@ -80,18 +85,11 @@ def measure_launch(image: Path, runs: int, settings_dir: Path) -> dict:
 def measure_launch_to_mask(image: Path, runs: int, settings_dir: Path) -> dict:
     """Seconds from starting ``obic-gui IMAGE`` to its predicted mask on screen (everything cold:
     the worker process starts, imports torch, loads the segmentation model)."""
-    env = dict(os.environ, OBIC_GUI_REPORT_SHOWN="mask",
-               QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     times = []
     for i in range(runs):
         t0 = time.time()
-        proc = subprocess.run([sys.executable, "-m", "obic_gui.app", str(image),
-                               "--settings", str(settings_dir / f"mask{i}.ini")],
-                              cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
-        line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("OBIC_GUI_MASK")), None)
-        if line is None:
-            raise RuntimeError(f"the app did not report a mask:\n{proc.stdout}\n{proc.stderr}")
-        times.append(float(line.split()[1]) - t0)
+        fields = _run_app_until("mask", "OBIC_GUI_MASK", image, settings_dir / f"mask{i}.ini", 600)
+        times.append(float(fields[1]) - t0)
     return {"runs": runs, "median_s": statistics.median(times), "all_s": [round(t, 3) for t in times]}
 
 
