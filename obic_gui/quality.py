@@ -1,6 +1,6 @@
 """Pure helpers for showing rate settings and figures (no Qt, no torch).
 
-The rate panel shows the loss weight a(q) = 32^(1−q) that a quality slider selects. The
+The rate panel shows the loss weight a(q) = 512^(1−q) that a quality slider selects. The
 formula lives in ``obic_core.nn.model.rate_weight``, but that module imports torch, which
 the GUI process never does; the two are kept equal by a test.
 """
@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 
 #: a(0) / a(1): the span of rate weights the gain units were trained on
-RATE_RATIO = 32.0
+RATE_RATIO = 512.0
 #: the codec's fixed distortion weight (λ_eff = DISTORTION_WEIGHT / a)
 DISTORTION_WEIGHT = 64.0
 
 
 def rate_weight(q: float) -> float:
-    """Rate weight of the training loss for quality ``q`` in [0, 1]: a(q) = 32^(1−q)."""
+    """Rate weight of the training loss for quality ``q`` in [0, 1]: a(q) = 512^(1−q)."""
     return RATE_RATIO ** (1.0 - float(q))
 
 

@@ -73,6 +73,7 @@ def predict_net_prob(image: np.ndarray, weights: str | Path | None = None) -> np
     import cv2
     import torch
 
+    from obic_core.nn.precision import fast_bf16
     from obic_core.segmentation.deeplab import NET_LONG_SIDE
 
     model = load_segmenter(weights)
@@ -81,7 +82,7 @@ def predict_net_prob(image: np.ndarray, weights: str | Path | None = None) -> np
     small = cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
                        interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
     x = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)[None].float().div_(255)
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_bf16("cpu")):
         logits = model(x.contiguous(memory_format=torch.channels_last))[0, 0].float()
         flipped = model(x.flip(-1).contiguous(memory_format=torch.channels_last))[0, 0].float().flip(-1)
     prob = torch.sigmoid((logits + flipped) / 2).numpy()   # flip averaging: cheap, steadier edges

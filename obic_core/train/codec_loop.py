@@ -1,7 +1,7 @@
 """`obic train codec`: the resumable training loop of the LearntOBIC codec.
 
 Loss (paper form): L = Λ·(1 − MS-SSIM(x̂, x)) + a(q_bkg)·R_bkg + a(q_obj)·R_obj with rates
-in bpp, Λ = 64 and a(q) = 32^(1−q) (see :func:`obic_core.nn.model.rate_weight`). The two
+in bpp, Λ = 64 and a(q) = 512^(1−q) (see :func:`obic_core.nn.model.rate_weight`). The two
 qualities are drawn independently per image from the K trained levels, so one model learns
 the whole (object × background) quality plane. ``--distortion mse`` swaps the distortion
 for Λ_mse·MSE (PSNR-oriented variant).
@@ -24,7 +24,8 @@ import torch.distributed as dist
 from pytorch_msssim import ms_ssim
 
 from obic_core.masking import latent_mask_from_pixels
-from obic_core.nn.model import DISTORTION_WEIGHT, LearntOBIC, ModelConfig, rate_weight
+from obic_core.nn.model import DISTORTION_WEIGHT, RATE_RATIO, LearntOBIC, ModelConfig, rate_weight
+from obic_core.nn.precision import fast_bf16
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
 from obic_core.train.data import CropSampler, codec_validation_images
 from obic_core.weights import DEFAULT_CODEC, save_weights
@@ -49,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="extra weight·MSE added to the MS-SSIM loss: MS-SSIM alone ignores colour "
                         "shifts, and early in training the model drops colour entirely")
     p.add_argument("--device", default="auto")
-    p.add_argument("--no-bf16", action="store_true", help="train the transforms in fp32")
+    p.add_argument("--no-bf16", action="store_true",
+                   help="train the transforms in fp32 (automatic where the device has no native bf16)")
     p.add_argument("--resume", action="store_true", help="continue from run-dir/last.safetensors")
     p.add_argument("--init-from", type=Path, default=None,
                    help="start a new run from exported weights (e.g. the shipped ones): run folders "
@@ -129,7 +131,8 @@ def run(args: argparse.Namespace) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed + rank)
-    bf16 = not args.no_bf16
+    bf16 = not args.no_bf16 and fast_bf16(device)
+    log.info("transforms in %s on %s", "bf16 autocast" if bf16 else "fp32", device)
     config = ModelConfig(N=args.N, M=args.M, Nh=args.Nh)
     model = LearntOBIC(config).to(device).to(memory_format=torch.channels_last)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -144,9 +147,10 @@ def run(args: argparse.Namespace) -> None:
         log.info("initialised from %s (step %d of its training)", args.init_from, meta["step"])
     for g in opt.param_groups:
         g["lr"] = args.lr
-    if meta.get("loss_id") != [args.distortion, args.mse_weight]:
+    loss_id = [args.distortion, args.mse_weight, RATE_RATIO]
+    if meta.get("loss_id") != loss_id:
         meta["best_score"] = None  # a different loss makes earlier validation scores incomparable
-        meta["loss_id"] = [args.distortion, args.mse_weight]
+        meta["loss_id"] = loss_id
     train_model = model
     if distributed:
         train_model = torch.nn.parallel.DistributedDataParallel(
@@ -257,9 +261,9 @@ def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) 
         "config": config.to_dict(),
         "kind": "codec",
         "distortion": args.distortion,
-        "loss": f"64*(1-MS-SSIM) + {args.mse_weight:g}*MSE + 32^(1-q_bkg)*R_bkg + 32^(1-q_obj)*R_obj "
-                "(bpp; MSE on [0,1] RGB)"
-        if args.distortion == "ms-ssim" else f"{MSE_WEIGHT}*MSE + 32^(1-q)*R per layer",
+        "loss": f"64*(1-MS-SSIM) + {args.mse_weight:g}*MSE + {RATE_RATIO:g}^(1-q_bkg)*R_bkg "
+                f"+ {RATE_RATIO:g}^(1-q_obj)*R_obj (bpp; MSE on [0,1] RGB)"
+        if args.distortion == "ms-ssim" else f"{MSE_WEIGHT}*MSE + {RATE_RATIO:g}^(1-q)*R per layer",
         "steps": meta["step"],
         "wall_time_s": round(meta.get("wall_s", 0.0), 1),
         "batch": args.batch, "crop": args.crop, "lr": args.lr,

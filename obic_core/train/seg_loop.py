@@ -30,6 +30,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from obic_core.datasets import Pair, find_pairs, list_images, refuse_evaluation_data, split_pairs
+from obic_core.nn.precision import fast_bf16
 from obic_core.segmentation.deeplab import NET_LONG_SIDE, DeepLabConfig, DeepLabV3, count_parameters
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
 
@@ -210,7 +211,7 @@ def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(max(1, args.threads))
     cv2.setNumThreads(1)
     torch.manual_seed(args.seed)
-    bf16 = not args.no_bf16
+    bf16 = not args.no_bf16 and fast_bf16("cpu")
     run_dir, last = args.run_dir, args.run_dir / "last.safetensors"
     meta = {"step": 0, "wall_s": 0.0, "best_iou": None, "history": []}
     config = DeepLabConfig(width=args.width, decoder=not args.no_decoder)
@@ -319,7 +320,7 @@ def export(model: DeepLabV3, config: DeepLabConfig, args: argparse.Namespace, me
         "loss": "BCE + soft Dice",
         "steps": meta["step"],
         "wall_time_s": round(meta.get("wall_s", 0.0), 1),
-        "batch": args.batch, "crop": args.crop, "lr": args.lr, "bf16": not args.no_bf16,
+        "batch": args.batch, "crop": args.crop, "lr": args.lr, "bf16": not args.no_bf16 and fast_bf16("cpu"),
         "threads": args.threads,
         "data": {"folders": [str(p) for p in args.data], "train_pairs": n_train,
                  "excluded": "resources/splits/masks_val.txt, Kodak"},

@@ -1,6 +1,6 @@
 """The rate panel: what to encode at (qualities or a target bitrate), where, compared with what.
 
-Each quality slider shows the loss weight it selects, a(q) = 32^(1−q): the number a
+Each quality slider shows the loss weight it selects, a(q) = 512^(1−q): the number a
 researcher reasons with, next to the 0–1 quality a photographer moves.
 """
 
@@ -66,7 +66,7 @@ class QualitySlider(QWidget):
     def _on_value(self, v: int) -> None:
         q = v / 100.0
         self.value.setText(f"<b>{q:.2f}</b>")
-        self.weight.setText(f"rate weight a = 32^(1−q) = {rate_weight(q):.2f}   "
+        self.weight.setText(f"rate weight a = 512^(1−q) = {rate_weight(q):.2f}   "
                             f"(λ ≈ {effective_lambda(q):.1f})")
         self.changed.emit(q)
 

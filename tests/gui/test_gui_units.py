@@ -21,7 +21,7 @@ def test_rate_weight_matches_the_codec():
 
     for q in (0.0, 0.25, 0.5, 0.8, 1.0):
         assert rate_weight(q) == pytest.approx(model_rate_weight(q))
-    assert rate_weight(1.0) == 1.0 and rate_weight(0.0) == 32.0
+    assert rate_weight(1.0) == 1.0 and rate_weight(0.0) == 512.0
 
 
 def test_paint_segment_is_a_gapless_capsule():
