@@ -98,7 +98,7 @@ class ToolsPanel(QWidget):
         og.addWidget(self.colour, 2, 1)
         self.coded = QCheckBox("Show as coded (16 px blocks)")
         self.coded.setToolTip("The codec decides object / background per 16×16 block "
-                              "(a block is object when at least half of it is). This shows "
+                              "(a block is object when at least 16 of its 256 pixels are). This shows "
                               "what the encoder will really use.")
         self.coded.toggled.connect(self.coded_view_changed)
         og.addWidget(self.coded, 3, 0, 1, 2)

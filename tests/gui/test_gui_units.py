@@ -41,16 +41,22 @@ def test_flood_fill_fills_one_region():
 
 
 def test_coded_mask_follows_the_codec_rule():
-    from obic_core.masking import latent_mask_numpy
+    from obic_core.masking import OBJECT_BLOCK_THRESHOLD, latent_mask_numpy
 
+    assert mask_ops.OBJECT_BLOCK_THRESHOLD == OBJECT_BLOCK_THRESHOLD
     rng = np.random.default_rng(1)
     m = np.zeros((100, 150), bool)
     m[20:70, 30:120] = True
-    m |= rng.random(m.shape) < 0.1
+    m |= rng.random(m.shape) < 0.02
+    m[80:96, 0:32] = False
+    m[80:95, 0:1] = True     # 15 pixels of a 256-pixel block: background
+    m[80:96, 17:18] = True   # 16 pixels: object
     ours = mask_ops.coded_mask(m)
     lat = latent_mask_numpy(m)
     ref = np.repeat(np.repeat(lat, 16, 0), 16, 1)[:100, :150]
     assert np.array_equal(ours, ref)
+    assert not ours[85, 0] and ours[85, 17]
+    assert 0.2 < ours.mean() < 0.95, "the random part must leave both kinds of block"
 
 
 def test_pack_unpack_round_trip_and_changed_box():
