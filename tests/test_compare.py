@@ -188,6 +188,10 @@ def test_bench_writes_results_and_resumes(tiny_set, tmp_path, monkeypatch):
     assert row["bd_rate"] is not None or "excluded" in row["note"]
     saved = json.loads((out / "results.json").read_text())
     assert saved["bd_rate"].keys() == doc["bd_rate"].keys()
+    second = doc["bd_rate_vs_jpeg2000"]["hevc"]["psnr"]   # the second reference
+    assert second["bd_rate"] is not None or "excluded" in second["note"]
+    readme = (out / "README.md").read_text()
+    assert "## BD-rate against hevc" in readme and "## BD-rate against jpeg2000" in readme
 
     calls = []
     real = bench.run_point

@@ -266,6 +266,7 @@ def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) 
         if args.distortion == "ms-ssim" else f"{MSE_WEIGHT}*MSE + {RATE_RATIO:g}^(1-q)*R per layer",
         "steps": meta["step"],
         "wall_time_s": round(meta.get("wall_s", 0.0), 1),
+        "continued_from": meta.get("init_from"),
         "batch": args.batch, "crop": args.crop, "lr": args.lr,
         "data": {"photos": [str(p) for p in args.photos], "pairs": [str(p) for p in args.pairs],
                  "excluded": "resources/splits/codec_val.txt, resources/splits/masks_val.txt, Kodak"},
