@@ -64,3 +64,24 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def obic_weights(tmp_path_factory):
+    """The shipped weights when present, else a tiny randomly initialised model: enough to
+    exercise the adapters (rates and qualities are meaningless with it)."""
+    pytest.importorskip("obic_core.codec")
+    from obic_core.weights import DEFAULT_CODEC
+
+    if DEFAULT_CODEC.exists():
+        return None
+    import torch
+
+    from obic_core.nn.model import LearntOBIC, ModelConfig
+    from obic_core.weights import save_weights
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(N=8, M=16, Nh=8, levels=3, name="test-random")
+    path = tmp_path_factory.mktemp("weights") / "random.safetensors"
+    save_weights(LearntOBIC(cfg).state_dict(), path, {"config": cfg.to_dict()})
+    return str(path)

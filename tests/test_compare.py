@@ -34,26 +34,6 @@ def mask(photo) -> np.ndarray:
     return m
 
 
-@pytest.fixture(scope="module")
-def obic_weights(tmp_path_factory):
-    """Shipped weights if present, else a tiny random model (plumbing only)."""
-    pytest.importorskip("obic_core.codec")
-    from obic_core.weights import DEFAULT_CODEC
-
-    if DEFAULT_CODEC.exists():
-        return None
-    import torch
-
-    from obic_core.nn.model import LearntOBIC, ModelConfig
-    from obic_core.weights import save_weights
-
-    torch.manual_seed(0)
-    cfg = ModelConfig(N=8, M=16, Nh=8, levels=3, name="test-random")
-    path = tmp_path_factory.mktemp("weights") / "random.safetensors"
-    save_weights(LearntOBIC(cfg).state_dict(), path, {"config": cfg.to_dict()})
-    return str(path)
-
-
 def run_cli(argv: list[str], monkeypatch) -> int:
     """The real `obic` entry point; other engineers' command modules that do not exist yet
     are left out so these tests do not depend on them."""
