@@ -175,13 +175,18 @@ class MaskCanvas(ImageView):
             self.paint_image(p, self._overlay_img)
         self.paint_extras(p)
 
+    @staticmethod
+    def _bold_text_box(p: QPainter, text: str, pad_x: int, pad_y: int):
+        """Switch the painter to bold and return the padded box ``text`` needs."""
+        f = QFont(p.font())
+        f.setBold(True)
+        p.setFont(f)
+        return p.fontMetrics().boundingRect(text).adjusted(-pad_x, -pad_y, pad_x, pad_y)
+
     def paint_extras(self, p: QPainter) -> None:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         if self._banner:
-            f = QFont(p.font())
-            f.setBold(True)
-            p.setFont(f)
-            box = p.fontMetrics().boundingRect(self._banner).adjusted(-14, -7, 14, 7)
+            box = self._bold_text_box(p, self._banner, 14, 7)
             box.moveCenter(self.rect().center())
             box.moveTop(14)
             p.setPen(Qt.PenStyle.NoPen)
@@ -194,10 +199,7 @@ class MaskCanvas(ImageView):
             r = QRectF(self.to_widget(QPointF(x0, y0)), self.to_widget(QPointF(x1, y1)))
             self._dashed_rect(p, r)
             if self._busy_text:
-                f = QFont(p.font())
-                f.setBold(True)
-                p.setFont(f)
-                box = p.fontMetrics().boundingRect(self._busy_text).adjusted(-6, -3, 6, 3)
+                box = self._bold_text_box(p, self._busy_text, 6, 3)
                 box.moveTopLeft(r.topLeft().toPoint())
                 p.fillRect(box, QColor(0, 0, 0, 170))
                 p.setPen(Qt.GlobalColor.white)
