@@ -338,13 +338,14 @@ def bd_table(curves: dict[str, list[dict]], metrics: Sequence[str], anchor: str 
 # ------------------------------------------------------------------------------ reports
 
 
-def plot_curves(curves: dict[str, list[dict]], metric: str, label: str, path: Path, title: str) -> None:
-    import matplotlib
+#: right-hand panel of every RD plot: the low-rate range this project is about (0.05–0.5 bpp),
+#: which the classic codecs' grid up to 2 bpp would otherwise squeeze into a corner
+LOW_RATE_MAX_BPP = 0.6
 
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 5), dpi=110)
+def _draw_curves(ax, curves: dict[str, list[dict]], metric: str, max_bpp: float | None) -> None:
+    """One panel: each codec's curve, points with ``bpp <= max_bpp`` only when a limit is given."""
+    lo = hi = None
     for codec, rows in curves.items():
         pts = [r for r in rows if r["bpp"] is not None and r.get(metric) is not None
                and math.isfinite(r[metric])]
@@ -357,11 +358,37 @@ def plot_curves(curves: dict[str, list[dict]], metric: str, label: str, path: Pa
         for r in pts:
             ax.plot(r["bpp"], r[metric], marker=marker, color=color, markersize=5,
                     markerfacecolor=color if r["reached"] else "white")
+        shown = [r[metric] for r in pts if max_bpp is None or r["bpp"] <= max_bpp]
+        if shown:
+            lo = min(shown) if lo is None else min(lo, min(shown))
+            hi = max(shown) if hi is None else max(hi, max(shown))
+    if max_bpp is not None:
+        ax.set_xlim(0.0, max_bpp)
+        if lo is not None:
+            pad = 0.05 * max(hi - lo, 1e-6)
+            ax.set_ylim(lo - pad, hi + pad)
     ax.set_xlabel("bits per pixel")
-    ax.set_ylabel(label)
-    ax.set_title(title)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+
+
+def plot_curves(curves: dict[str, list[dict]], metric: str, label: str, path: Path, title: str) -> None:
+    """RD plot: the whole measured range, and beside it a zoom on ≤ LOW_RATE_MAX_BPP when the
+    curves go further (they do whenever HEVC/JPEG points up to 2 bpp are in the run)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    top = max((r["bpp"] for rows in curves.values() for r in rows if r["bpp"] is not None), default=0.0)
+    zoom = top > LOW_RATE_MAX_BPP
+    fig, axes = plt.subplots(1, 2 if zoom else 1, figsize=(12 if zoom else 7, 5), dpi=110, squeeze=False)
+    _draw_curves(axes[0][0], curves, metric, None)
+    axes[0][0].set_ylabel(label)
+    axes[0][0].set_title(title)
+    axes[0][0].legend(fontsize=8, loc="lower right")
+    if zoom:
+        _draw_curves(axes[0][1], curves, metric, LOW_RATE_MAX_BPP)
+        axes[0][1].set_title(f"low rates (≤ {LOW_RATE_MAX_BPP:g} bpp)")
     fig.text(0.01, 0.01, "hollow marker: not every image reached the target", fontsize=7, color="gray")
     fig.tight_layout()
     fig.savefig(path)
