@@ -345,7 +345,7 @@ LOW_RATE_MAX_BPP = 0.6
 
 def _draw_curves(ax, curves: dict[str, list[dict]], metric: str, max_bpp: float | None) -> None:
     """One panel: each codec's curve, points with ``bpp <= max_bpp`` only when a limit is given."""
-    lo = hi = None
+    shown: list[float] = []  # values inside the panel's bpp range, for its y limits
     for codec, rows in curves.items():
         pts = [r for r in rows if r["bpp"] is not None and r.get(metric) is not None
                and math.isfinite(r[metric])]
@@ -358,15 +358,12 @@ def _draw_curves(ax, curves: dict[str, list[dict]], metric: str, max_bpp: float 
         for r in pts:
             ax.plot(r["bpp"], r[metric], marker=marker, color=color, markersize=5,
                     markerfacecolor=color if r["reached"] else "white")
-        shown = [r[metric] for r in pts if max_bpp is None or r["bpp"] <= max_bpp]
-        if shown:
-            lo = min(shown) if lo is None else min(lo, min(shown))
-            hi = max(shown) if hi is None else max(hi, max(shown))
+        shown += [r[metric] for r in pts if max_bpp is None or r["bpp"] <= max_bpp]
     if max_bpp is not None:
         ax.set_xlim(0.0, max_bpp)
-        if lo is not None:
-            pad = 0.05 * max(hi - lo, 1e-6)
-            ax.set_ylim(lo - pad, hi + pad)
+        if shown:
+            pad = 0.05 * max(max(shown) - min(shown), 1e-6)
+            ax.set_ylim(min(shown) - pad, max(shown) + pad)
     ax.set_xlabel("bits per pixel")
     ax.grid(True, alpha=0.3)
 
