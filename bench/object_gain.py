@@ -22,6 +22,8 @@ from obic_core import codec, metrics
 from obic_core.datasets import validation_pairs
 from obic_core.imageio import read_image, read_mask, write_bytes_atomic
 
+FRACTION_BINS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.35), (0.35, 0.5), (0.5, 1.0)]
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -29,6 +31,7 @@ def main() -> int:
     ap.add_argument("--object-quality", type=float, default=0.8)
     ap.add_argument("--background-quality", type=float, default=0.2)
     ap.add_argument("--out", type=Path, default=Path("bench/results/object_gain.json"))
+    ap.add_argument("--weights", default=None, help="codec weights (default: the shipped ones)")
     args = ap.parse_args()
     pairs = validation_pairs()
     if not pairs:
@@ -44,13 +47,14 @@ def main() -> int:
         if frac < 0.02 or frac > 0.9:
             continue
         weighted = codec.encode(img, mask, codec.EncodeSettings(args.object_quality, args.background_quality,
-                                                                 device="cpu"))
+                                                                 device="cpu", weights=args.weights))
         px = img.shape[0] * img.shape[1]
         b_w = len(weighted) * 8 / px
-        eq = codec.encode_detailed(img, mask, codec.EncodeSettings(0.5, 0.5, target_bpp=b_w, device="cpu"))
+        eq = codec.encode_detailed(img, mask, codec.EncodeSettings(0.5, 0.5, target_bpp=b_w, device="cpu",
+                                                                         weights=args.weights))
         b_e = len(eq.data) * 8 / px
-        dw = codec.decode(weighted, device="cpu").image
-        de = codec.decode(eq.data, device="cpu").image
+        dw = codec.decode(weighted, device="cpu", weights=args.weights).image
+        de = codec.decode(eq.data, device="cpu", weights=args.weights).image
         rows.append({
             "key": p.key, "object_fraction": round(float(frac), 3),
             "weighted_bpp": round(b_w, 4), "equal_bpp": round(b_e, 4),
@@ -68,6 +72,17 @@ def main() -> int:
     def mean(key):
         return float(np.mean([r[key] for r in ok])) if ok else None
 
+    def gain_by_fraction() -> list[dict]:
+        """Why the mean moves: a small object frees many background bits, a large one few."""
+        out = []
+        for lo, hi in FRACTION_BINS:
+            sel = [r for r in ok if lo <= r["object_fraction"] < hi]
+            if sel:
+                gains = [r["weighted_object_psnr"] - r["equal_object_psnr"] for r in sel]
+                out.append({"object_fraction": [lo, hi], "pairs": len(sel),
+                            "mean_gain_db": round(float(np.mean(gains)), 3)})
+        return out
+
     summary = {
         "pairs_evaluated": len(rows), "pairs_within_5pct": len(ok),
         "object_quality": args.object_quality, "background_quality": args.background_quality,
@@ -78,7 +93,10 @@ def main() -> int:
         "mean_background_psnr_weighted": mean("weighted_background_psnr"),
         "mean_background_psnr_equal": mean("equal_background_psnr"),
         "mean_psnr_weighted": mean("weighted_psnr"), "mean_psnr_equal": mean("equal_psnr"),
-        "model_id": codec.load_codec(device="cpu").model_id,
+        "median_object_psnr_gain_db": float(np.median(
+            [r["weighted_object_psnr"] - r["equal_object_psnr"] for r in ok])) if ok else None,
+        "gain_by_object_fraction": gain_by_fraction(),
+        "model_id": codec.load_codec(args.weights, device="cpu").model_id,
         "seconds": round(time.time() - t0, 1),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

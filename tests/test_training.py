@@ -15,7 +15,7 @@ from PIL import Image
 
 from obic_core.nn.model import LearntOBIC, ModelConfig
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
-from obic_core.train.codec_loop import loss_terms
+from obic_core.train.codec_loop import loss_terms, mse_weight_map
 from obic_core.train.data import CropSampler
 
 TINY = ModelConfig(N=8, M=16, Nh=8, levels=3)
@@ -39,6 +39,19 @@ def _step(model, opt, x, m, q):
     terms["loss"].backward()
     opt.step()
     return terms["loss"].item()
+
+
+def test_mse_weight_follows_each_blocks_layer_quality():
+    """w·r^q per pixel, chosen by the 16×16 block's layer; r = 1 is one weight everywhere."""
+    lat = torch.zeros(2, 1, 2, 3)
+    lat[0, 0, 1, 2] = 1  # one object block in image 0, none in image 1
+    q_obj, q_bkg = torch.tensor([1.0, 1.0]), torch.tensor([0.0, 0.5])
+    w = mse_weight_map(lat, q_obj, q_bkg, (30, 40), 100.0, 4.0)
+    assert w.shape == (2, 1, 30, 40)
+    assert w[0, 0, 16:, 32:].eq(400.0).all()  # object block (cropped to the image) at q = 1
+    assert w[0, 0, :16].eq(100.0).all() and w[0, 0, :, :32].eq(100.0).all()  # background at q = 0
+    assert w[1].eq(200.0).all()  # all background at q = 0.5
+    assert mse_weight_map(lat, q_obj, q_bkg, (30, 40), 100.0, 1.0).eq(100.0).all()
 
 
 def test_loss_falls_and_checkpoint_resumes(photo_dir, tmp_path):

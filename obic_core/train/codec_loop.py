@@ -5,6 +5,12 @@ in bpp, Λ = 64 and a(q) = 512^(1−q) (see :func:`obic_core.nn.model.rate_weigh
 qualities are drawn independently per image from the K trained levels, so one model learns
 the whole (object × background) quality plane. ``--distortion mse`` swaps the distortion
 for Λ_mse·MSE (PSNR-oriented variant).
+
+The default MS-SSIM loss also carries an MSE term (MS-SSIM alone lets colours drift). Its
+weight can grow with the quality of the layer a pixel belongs to, w(q) = w·r^q
+(``--mse-weight w --mse-top-ratio r``): MS-SSIM keeps the say at low rates, where it matches
+what people see, while high-quality layers — the object at q 0.8 — are also pushed towards
+pixel fidelity, which is what object-region PSNR and a user zooming into the object measure.
 """
 
 from __future__ import annotations
@@ -21,9 +27,10 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+import torch.nn.functional as F
 from pytorch_msssim import ms_ssim
 
-from obic_core.masking import latent_mask_from_pixels
+from obic_core.masking import LATENT_STRIDE, latent_mask_from_pixels
 from obic_core.nn.model import DISTORTION_WEIGHT, RATE_RATIO, LearntOBIC, ModelConfig, rate_weight
 from obic_core.nn.precision import fast_bf16
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
@@ -49,6 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mse-weight", type=float, default=400.0,
                    help="extra weight·MSE added to the MS-SSIM loss: MS-SSIM alone ignores colour "
                         "shifts, and early in training the model drops colour entirely")
+    p.add_argument("--mse-top-ratio", type=float, default=1.0,
+                   help="r: a layer at quality q weighs its pixels' MSE by mse_weight·r^q "
+                        "(1: one weight for the whole image)")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-bf16", action="store_true",
                    help="train the transforms in fp32 (automatic where the device has no native bf16)")
@@ -73,8 +83,21 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def mse_weight_map(latent_mask: torch.Tensor, q_obj: torch.Tensor, q_bkg: torch.Tensor,
+                   size: tuple[int, int], mse_weight: float, top_ratio: float) -> torch.Tensor:
+    """(B, 1, H, W) MSE weight of each pixel: w·r^q of the layer its latent block is coded in.
+
+    The layer comes from the latent mask, not the pixel mask, because the block decides which
+    quality a pixel is reconstructed at.
+    """
+    layer = F.interpolate(latent_mask, scale_factor=LATENT_STRIDE, mode="nearest")[..., : size[0], : size[1]]
+    w_obj = (mse_weight * top_ratio ** q_obj).view(-1, 1, 1, 1)
+    w_bkg = (mse_weight * top_ratio ** q_bkg).view(-1, 1, 1, 1)
+    return layer * w_obj + (1 - layer) * w_bkg
+
+
 def loss_terms(model, x, pixel_mask, q_obj, q_bkg, distortion: str, bf16: bool,
-               mse_weight: float = 0.0) -> dict:
+               mse_weight: float = 0.0, mse_top_ratio: float = 1.0) -> dict:
     lat = latent_mask_from_pixels(pixel_mask)
     out = model(x, lat, q_obj, q_bkg, noise=True, bf16=bf16)
     npx = x.shape[-2] * x.shape[-1]
@@ -88,13 +111,15 @@ def loss_terms(model, x, pixel_mask, q_obj, q_bkg, distortion: str, bf16: bool,
         d = 1 - ms_ssim(x_hat, x, data_range=1.0, size_average=False)
         dist_term = DISTORTION_WEIGHT * d
         if mse_weight:
-            dist_term = dist_term + mse_weight * (x_hat - x).pow(2).mean(dim=(1, 2, 3))
+            w = mse_weight_map(lat, q_obj, q_bkg, x.shape[-2:], mse_weight, mse_top_ratio)
+            dist_term = dist_term + (w * (x_hat - x).pow(2).mean(dim=1, keepdim=True)).mean(dim=(1, 2, 3))
     loss = dist_term + rate_weight(q_bkg) * bpp_bkg + rate_weight(q_obj) * bpp_obj
     return {"loss": loss.mean(), "bpp": (bpp_obj + bpp_bkg).mean(), "d": d.mean()}
 
 
 @torch.no_grad()
-def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device, mse_weight: float = 0.0) -> dict:
+def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device, mse_weight: float = 0.0,
+             mse_top_ratio: float = 1.0) -> dict:
     """Hard-rounded rate estimate and MS-SSIM in single-layer mode at q = 0, 0.5, 1."""
     model.eval()
     x = images.to(device)
@@ -110,7 +135,7 @@ def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device, mse_
         mse = (out["x_hat"].clamp(0, 1) - x).pow(2).mean().item()
         res[f"q{q:g}"] = {"bpp": round(bpp, 4), "ms_ssim": round(ms, 4),
                           "psnr": round(-10 * torch.log10(torch.tensor(mse)).item(), 2)}
-        score += DISTORTION_WEIGHT * (1 - ms) + mse_weight * mse + rate_weight(q) * bpp
+        score += DISTORTION_WEIGHT * (1 - ms) + mse_weight * mse_top_ratio ** q * mse + rate_weight(q) * bpp
     res["score"] = round(score / 3, 4)
     model.train()
     return res
@@ -148,6 +173,8 @@ def run(args: argparse.Namespace) -> None:
     for g in opt.param_groups:
         g["lr"] = args.lr
     loss_id = [args.distortion, args.mse_weight, RATE_RATIO]
+    if args.mse_top_ratio != 1.0:
+        loss_id.append(args.mse_top_ratio)
     if meta.get("loss_id") != loss_id:
         meta["best_score"] = None  # a different loss makes earlier validation scores incomparable
         meta["loss_id"] = loss_id
@@ -200,7 +227,8 @@ def run(args: argparse.Namespace) -> None:
         K = config.levels
         q_obj = torch.randint(0, K, (x.shape[0],), device=device).float() / (K - 1)
         q_bkg = torch.randint(0, K, (x.shape[0],), device=device).float() / (K - 1)
-        terms = loss_terms(train_model, x, m, q_obj, q_bkg, args.distortion, bf16, args.mse_weight)
+        terms = loss_terms(train_model, x, m, q_obj, q_bkg, args.distortion, bf16, args.mse_weight,
+                            args.mse_top_ratio)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -216,7 +244,7 @@ def run(args: argparse.Namespace) -> None:
             row = [step, round(wall0 + time.time() - t_start, 1), round(vals["loss"], 4),
                    round(vals["bpp"], 4), round(vals["d"], 5), lr, "", "", ""]
             if val_images is not None and step % args.val_every == 0:
-                v = validate(model, val_images, device, args.mse_weight)
+                v = validate(model, val_images, device, args.mse_weight, args.mse_top_ratio)
                 row[6:9] = [v["q0.5"]["bpp"], v["q0.5"]["ms_ssim"], v["score"]]
                 meta["history"].append({"step": step, **v})
                 log.info("step %d validation %s", step, json.dumps(v))
@@ -257,11 +285,13 @@ def vars_json(args: argparse.Namespace) -> dict:
 
 def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) -> None:
     """Write the current weights as the shipped model + card (fp16, validated after rounding)."""
+    mse_term = (f"{args.mse_weight:g}*MSE" if args.mse_top_ratio == 1.0 else
+                f"{args.mse_weight:g}*{args.mse_top_ratio:g}^q*MSE (q of each pixel's layer)")
     card = {
         "config": config.to_dict(),
         "kind": "codec",
         "distortion": args.distortion,
-        "loss": f"64*(1-MS-SSIM) + {args.mse_weight:g}*MSE + {RATE_RATIO:g}^(1-q_bkg)*R_bkg "
+        "loss": f"64*(1-MS-SSIM) + {mse_term} + {RATE_RATIO:g}^(1-q_bkg)*R_bkg "
                 f"+ {RATE_RATIO:g}^(1-q_obj)*R_obj (bpp; MSE on [0,1] RGB)"
         if args.distortion == "ms-ssim" else f"{MSE_WEIGHT}*MSE + {RATE_RATIO:g}^(1-q)*R per layer",
         "steps": meta["step"],
