@@ -53,10 +53,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--lr-drop-at", type=int, default=0, help="step after which lr is ×0.2 (0: never)")
     p.add_argument("--distortion", choices=["ms-ssim", "mse"], default="ms-ssim")
-    p.add_argument("--mse-weight", type=float, default=400.0,
-                   help="extra weight·MSE added to the MS-SSIM loss: MS-SSIM alone ignores colour "
-                        "shifts, and early in training the model drops colour entirely")
-    p.add_argument("--mse-top-ratio", type=float, default=1.0,
+    # defaults = the recipe of the shipped weights, so `--init-from` them continues the same loss
+    p.add_argument("--mse-weight", type=float, default=1500.0,
+                   help="weight·MSE added to the MS-SSIM loss (at q = 0): MS-SSIM alone ignores "
+                        "colour shifts, and early in training the model drops colour entirely")
+    p.add_argument("--mse-top-ratio", type=float, default=2.0,
                    help="r: a layer at quality q weighs its pixels' MSE by mse_weight·r^q "
                         "(1: one weight for the whole image)")
     p.add_argument("--device", default="auto")
