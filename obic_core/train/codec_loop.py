@@ -84,6 +84,11 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def layer_mse_weight(q, mse_weight: float, top_ratio: float):
+    """w·r^q: the MSE weight of a layer coded at quality q (tensor or float)."""
+    return mse_weight * top_ratio ** q
+
+
 def mse_weight_map(latent_mask: torch.Tensor, q_obj: torch.Tensor, q_bkg: torch.Tensor,
                    size: tuple[int, int], mse_weight: float, top_ratio: float) -> torch.Tensor:
     """(B, 1, H, W) MSE weight of each pixel: w·r^q of the layer its latent block is coded in.
@@ -92,8 +97,8 @@ def mse_weight_map(latent_mask: torch.Tensor, q_obj: torch.Tensor, q_bkg: torch.
     quality a pixel is reconstructed at.
     """
     layer = F.interpolate(latent_mask, scale_factor=LATENT_STRIDE, mode="nearest")[..., : size[0], : size[1]]
-    w_obj = (mse_weight * top_ratio ** q_obj).view(-1, 1, 1, 1)
-    w_bkg = (mse_weight * top_ratio ** q_bkg).view(-1, 1, 1, 1)
+    w_obj = layer_mse_weight(q_obj, mse_weight, top_ratio).view(-1, 1, 1, 1)
+    w_bkg = layer_mse_weight(q_bkg, mse_weight, top_ratio).view(-1, 1, 1, 1)
     return layer * w_obj + (1 - layer) * w_bkg
 
 
@@ -136,7 +141,8 @@ def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device, mse_
         mse = (out["x_hat"].clamp(0, 1) - x).pow(2).mean().item()
         res[f"q{q:g}"] = {"bpp": round(bpp, 4), "ms_ssim": round(ms, 4),
                           "psnr": round(-10 * torch.log10(torch.tensor(mse)).item(), 2)}
-        score += DISTORTION_WEIGHT * (1 - ms) + mse_weight * mse_top_ratio ** q * mse + rate_weight(q) * bpp
+        score += (DISTORTION_WEIGHT * (1 - ms) + layer_mse_weight(q, mse_weight, mse_top_ratio) * mse
+                  + rate_weight(q) * bpp)
     res["score"] = round(score / 3, 4)
     model.train()
     return res
