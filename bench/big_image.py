@@ -57,8 +57,9 @@ def main() -> int:
         obic = Path(tmp) / "big.obic"
         res = {"size": args.size, "source": str(args.source), "date": time.strftime("%Y-%m-%d %H:%M")}
         for mode in ("encode", "decode"):
-            out = subprocess.run([sys.executable, "-c", STEP, mode, str(big), str(obic)],
-                                 capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-c", STEP, mode, str(big), str(obic)], capture_output=True, text=True, check=True
+            )
             res[mode] = json.loads(out.stdout.strip().splitlines()[-1])
             print(mode, res[mode], flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -44,9 +44,11 @@ def main() -> int:
         img = read_image(path).pixels
         h, w = img.shape[:2]
         mask = np.zeros((h, w), bool)
-        mask[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = True
-        for mode, m, s in (("two-layer", mask, codec.EncodeSettings(0.75, 0.25, device="cpu")),
-                           ("single", None, codec.EncodeSettings(0.5, 0.5, device="cpu"))):
+        mask[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = True
+        for mode, m, s in (
+            ("two-layer", mask, codec.EncodeSettings(0.75, 0.25, device="cpu")),
+            ("single", None, codec.EncodeSettings(0.5, 0.5, device="cpu")),
+        ):
             enc, dec = [], []
             for _ in range(args.repeats):
                 t = time.perf_counter()
@@ -55,18 +57,39 @@ def main() -> int:
                 t = time.perf_counter()
                 codec.decode(data, device="cpu")
                 dec.append(time.perf_counter() - t)
-            rows.append({"image": path.name, "mode": mode, "width": w, "height": h,
-                         "bpp": len(data) * 8 / (h * w), "encode_s": min(enc), "decode_s": min(dec)})
+            rows.append(
+                {
+                    "image": path.name,
+                    "mode": mode,
+                    "width": w,
+                    "height": h,
+                    "bpp": len(data) * 8 / (h * w),
+                    "encode_s": min(enc),
+                    "decode_s": min(dec),
+                }
+            )
             print(rows[-1], flush=True)
     summary = {}
     for mode in ("two-layer", "single"):
         r = [x for x in rows if x["mode"] == mode]
-        summary[mode] = {k: {"median": statistics.median(x[k] for x in r), "max": max(x[k] for x in r),
-                             "mean": statistics.fmean(x[k] for x in r)} for k in ("encode_s", "decode_s", "bpp")}
-    doc = {"threads": args.threads, "cores": os.cpu_count(), "model_id": engine.model_id,
-           "model_load_s": load_s, "loadavg_at_end": os.getloadavg()[0],
-           "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "summary": summary, "rows": rows}
+        summary[mode] = {
+            k: {
+                "median": statistics.median(x[k] for x in r),
+                "max": max(x[k] for x in r),
+                "mean": statistics.fmean(x[k] for x in r),
+            }
+            for k in ("encode_s", "decode_s", "bpp")
+        }
+    doc = {
+        "threads": args.threads,
+        "cores": os.cpu_count(),
+        "model_id": engine.model_id,
+        "model_load_s": load_s,
+        "loadavg_at_end": os.getloadavg()[0],
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "summary": summary,
+        "rows": rows,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(doc, indent=1) + "\n")
     print(json.dumps({k: v for k, v in doc.items() if k != "rows"}, indent=1))

@@ -51,26 +51,35 @@ def main() -> int:
         frac = mask.mean()
         if frac < 0.02 or frac > 0.9:
             continue
-        weighted = codec.encode(img, mask, codec.EncodeSettings(args.object_quality, args.background_quality,
-                                                                 device="cpu", weights=args.weights))
+        weighted = codec.encode(
+            img,
+            mask,
+            codec.EncodeSettings(args.object_quality, args.background_quality, device="cpu", weights=args.weights),
+        )
         px = img.shape[0] * img.shape[1]
         b_w = len(weighted) * 8 / px
-        eq = codec.encode_detailed(img, mask, codec.EncodeSettings(0.5, 0.5, target_bpp=b_w, device="cpu",
-                                                                         weights=args.weights))
+        eq = codec.encode_detailed(
+            img, mask, codec.EncodeSettings(0.5, 0.5, target_bpp=b_w, device="cpu", weights=args.weights)
+        )
         b_e = len(eq.data) * 8 / px
         dw = codec.decode(weighted, device="cpu", weights=args.weights).image
         de = codec.decode(eq.data, device="cpu", weights=args.weights).image
-        rows.append({
-            "key": p.key, "object_fraction": round(float(frac), 3),
-            "weighted_bpp": round(b_w, 4), "equal_bpp": round(b_e, 4),
-            "equal_quality": round(eq.object_quality, 4),
-            "within_5pct": bool(abs(b_e - b_w) <= 0.05 * b_w),
-            "weighted_object_psnr": metrics.psnr(img, dw, mask),
-            "equal_object_psnr": metrics.psnr(img, de, mask),
-            "weighted_background_psnr": metrics.psnr(img, dw, ~mask),
-            "equal_background_psnr": metrics.psnr(img, de, ~mask),
-            "weighted_psnr": metrics.psnr(img, dw), "equal_psnr": metrics.psnr(img, de),
-        })
+        rows.append(
+            {
+                "key": p.key,
+                "object_fraction": round(float(frac), 3),
+                "weighted_bpp": round(b_w, 4),
+                "equal_bpp": round(b_e, 4),
+                "equal_quality": round(eq.object_quality, 4),
+                "within_5pct": bool(abs(b_e - b_w) <= 0.05 * b_w),
+                "weighted_object_psnr": metrics.psnr(img, dw, mask),
+                "equal_object_psnr": metrics.psnr(img, de, mask),
+                "weighted_background_psnr": metrics.psnr(img, dw, ~mask),
+                "equal_background_psnr": metrics.psnr(img, de, ~mask),
+                "weighted_psnr": metrics.psnr(img, dw),
+                "equal_psnr": metrics.psnr(img, de),
+            }
+        )
         print(json.dumps(rows[-1]))
     ok = [r for r in rows if r["within_5pct"]]
 
@@ -83,20 +92,29 @@ def main() -> int:
         for lo, hi in FRACTION_BINS:
             sel = [r for r in ok if lo <= r["object_fraction"] < hi]
             if sel:
-                out.append({"object_fraction": [lo, hi], "pairs": len(sel),
-                            "mean_gain_db": round(float(np.mean([object_gain(r) for r in sel])), 3)})
+                out.append(
+                    {
+                        "object_fraction": [lo, hi],
+                        "pairs": len(sel),
+                        "mean_gain_db": round(float(np.mean([object_gain(r) for r in sel])), 3),
+                    }
+                )
         return out
 
     summary = {
-        "pairs_evaluated": len(rows), "pairs_within_5pct": len(ok),
-        "object_quality": args.object_quality, "background_quality": args.background_quality,
-        "mean_weighted_bpp": mean("weighted_bpp"), "mean_equal_bpp": mean("equal_bpp"),
+        "pairs_evaluated": len(rows),
+        "pairs_within_5pct": len(ok),
+        "object_quality": args.object_quality,
+        "background_quality": args.background_quality,
+        "mean_weighted_bpp": mean("weighted_bpp"),
+        "mean_equal_bpp": mean("equal_bpp"),
         "mean_object_psnr_weighted": mean("weighted_object_psnr"),
         "mean_object_psnr_equal": mean("equal_object_psnr"),
         "mean_object_psnr_gain_db": (mean("weighted_object_psnr") - mean("equal_object_psnr")) if ok else None,
         "mean_background_psnr_weighted": mean("weighted_background_psnr"),
         "mean_background_psnr_equal": mean("equal_background_psnr"),
-        "mean_psnr_weighted": mean("weighted_psnr"), "mean_psnr_equal": mean("equal_psnr"),
+        "mean_psnr_weighted": mean("weighted_psnr"),
+        "mean_psnr_equal": mean("equal_psnr"),
         "median_object_psnr_gain_db": float(np.median([object_gain(r) for r in ok])) if ok else None,
         "gain_by_object_fraction": gain_by_fraction(),
         "model_id": codec.load_codec(args.weights, device="cpu").model_id,

@@ -21,10 +21,37 @@ from obic_core import codec, metrics
 from obic_core.imageio import read_image
 
 PARROTS = [
-    [(75, 250), (90, 200), (140, 175), (200, 175), (250, 210), (275, 280), (300, 380), (370, 420),
-     (395, 511), (130, 511), (150, 380), (140, 330), (120, 300), (75, 290)],
-    [(400, 160), (440, 120), (520, 110), (600, 130), (660, 200), (700, 260), (767, 300), (767, 511),
-     (490, 511), (475, 370), (480, 300), (450, 300), (410, 240)],
+    [
+        (75, 250),
+        (90, 200),
+        (140, 175),
+        (200, 175),
+        (250, 210),
+        (275, 280),
+        (300, 380),
+        (370, 420),
+        (395, 511),
+        (130, 511),
+        (150, 380),
+        (140, 330),
+        (120, 300),
+        (75, 290),
+    ],
+    [
+        (400, 160),
+        (440, 120),
+        (520, 110),
+        (600, 130),
+        (660, 200),
+        (700, 260),
+        (767, 300),
+        (767, 511),
+        (490, 511),
+        (475, 370),
+        (480, 300),
+        (450, 300),
+        (410, 240),
+    ],
 ]
 
 
@@ -42,13 +69,18 @@ def sweep(image: np.ndarray, mask: np.ndarray, background_q: float, object_qs: l
         data = codec.encode(image, mask, codec.EncodeSettings(q, background_q, device="cpu"))
         lay = codec.inspect(data)
         dec = codec.decode(data, device="cpu").image
-        rows.append({
-            "object_quality": q, "background_quality": background_q, "file_bytes": lay.file_bytes,
-            "bpp": round(lay.bpp, 4), "object_bytes": lay.layers["object"].bytes,
-            "background_bytes": lay.layers["background"].bytes,
-            "object_psnr": round(metrics.psnr(image, dec, mask), 3),
-            "background_psnr": round(metrics.psnr(image, dec, ~mask), 3),
-        })
+        rows.append(
+            {
+                "object_quality": q,
+                "background_quality": background_q,
+                "file_bytes": lay.file_bytes,
+                "bpp": round(lay.bpp, 4),
+                "object_bytes": lay.layers["object"].bytes,
+                "background_bytes": lay.layers["background"].bytes,
+                "object_psnr": round(metrics.psnr(image, dec, mask), 3),
+                "background_psnr": round(metrics.psnr(image, dec, ~mask), 3),
+            }
+        )
     return rows
 
 
@@ -62,9 +94,12 @@ def main() -> int:
     mask = parrot_mask(image.shape[1], image.shape[0])
     rows = sweep(image, mask, args.background_quality, [0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
     bkg = [r["background_bytes"] for r in rows]
-    summary = {"image": args.image.name, "mask_fraction": round(float(mask.mean()), 3),
-               "model_id": codec.load_codec(device="cpu").model_id,
-               "background_bytes_spread_pct": round(100 * (max(bkg) - min(bkg)) / max(bkg), 2)}
+    summary = {
+        "image": args.image.name,
+        "mask_fraction": round(float(mask.mean()), 3),
+        "model_id": codec.load_codec(device="cpu").model_id,
+        "background_bytes_spread_pct": round(100 * (max(bkg) - min(bkg)) / max(bkg), 2),
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=1) + "\n")
     print(json.dumps(summary))

@@ -134,20 +134,29 @@ def evaluate(pairs, methods, progress: bool = True) -> dict:
             per[m]["bf"].append(boundary_f(pred, gt))
             per[m]["key"].append(pair.key)
         if progress and (i + 1) % 20 == 0:
-            print(f"  {i + 1}/{len(pairs)} " + "  ".join(
-                f"{m}: IoU {np.mean(per[m]['iou']):.3f}" for m in methods), flush=True)
+            print(
+                f"  {i + 1}/{len(pairs)} " + "  ".join(f"{m}: IoU {np.mean(per[m]['iou']):.3f}" for m in methods),
+                flush=True,
+            )
     out = {}
     for m, v in per.items():
         keys = np.array(v["key"])
         by_set = {}
         for ds in sorted({k.rsplit("/", 1)[0] for k in keys}):
             sel = np.array([k.rsplit("/", 1)[0] == ds for k in keys])
-            by_set[ds] = {"n": int(sel.sum()), "iou": round(float(np.mean(np.array(v["iou"])[sel])), 4),
-                          "boundary_f": round(float(np.mean(np.array(v["bf"])[sel])), 4)}
-        out[m] = {"n": len(v["iou"]), "iou": round(float(np.mean(v["iou"])), 4),
-                  "boundary_f": round(float(np.mean(v["bf"])), 4),
-                  "s_per_image": round(float(np.mean(v["s"])), 3),
-                  "s_per_image_median": round(float(np.median(v["s"])), 3), "by_dataset": by_set}
+            by_set[ds] = {
+                "n": int(sel.sum()),
+                "iou": round(float(np.mean(np.array(v["iou"])[sel])), 4),
+                "boundary_f": round(float(np.mean(np.array(v["bf"])[sel])), 4),
+            }
+        out[m] = {
+            "n": len(v["iou"]),
+            "iou": round(float(np.mean(v["iou"])), 4),
+            "boundary_f": round(float(np.mean(v["bf"])), 4),
+            "s_per_image": round(float(np.mean(v["s"])), 3),
+            "s_per_image_median": round(float(np.median(v["s"])), 3),
+            "by_dataset": by_set,
+        }
     return out
 
 
@@ -171,27 +180,42 @@ def write_table(res: dict, meta: dict) -> None:
         + (f"; an evenly spaced subset of {meta['n_total']}" if meta["n_pairs"] < meta["n_total"] else "")
         + "), full-resolution metrics.",
         f"CPU: {meta['cpu']}, {meta['threads']} torch thread(s), shared with a codec training run "
-        "(timings are therefore pessimistic). \"net\" includes flip averaging; the one-off "
+        '(timings are therefore pessimistic). "net" includes flip averaging; the one-off '
         "network load (`net_load_s` in the JSON) is excluded.",
         "",
         "| predictor | foreground IoU | boundary F | s / image (mean) | default |",
         "|---|---:|---:|---:|:---:|",
     ]
-    labels = {"net": "DeepLab R34 (ours, width 0.5)", "net+refine": "DeepLab R34 + GrabCut refine",
-              "saliency": "saliency + GrabCut (no weights)"}
+    labels = {
+        "net": "DeepLab R34 (ours, width 0.5)",
+        "net+refine": "DeepLab R34 + GrabCut refine",
+        "saliency": "saliency + GrabCut (no weights)",
+    }
     for m, r in res.items():
-        is_default = (auto == m)
-        lines.append(f"| {labels.get(m, m)} | {r['iou']:.3f} | {r['boundary_f']:.3f} | "
-                     f"{r['s_per_image']:.2f} | {'✔' if is_default else ''} |")
-    lines += ["", "Per data set (IoU / boundary F):", "",
-              "| predictor | " + " | ".join(meta["datasets"]) + " |",
-              "|---|" + "---:|" * len(meta["datasets"])]
+        is_default = auto == m
+        lines.append(
+            f"| {labels.get(m, m)} | {r['iou']:.3f} | {r['boundary_f']:.3f} | "
+            f"{r['s_per_image']:.2f} | {'✔' if is_default else ''} |"
+        )
+    lines += [
+        "",
+        "Per data set (IoU / boundary F):",
+        "",
+        "| predictor | " + " | ".join(meta["datasets"]) + " |",
+        "|---|" + "---:|" * len(meta["datasets"]),
+    ]
     for m, r in res.items():
-        cells = [f"{r['by_dataset'][d]['iou']:.3f} / {r['by_dataset'][d]['boundary_f']:.3f}"
-                 if d in r["by_dataset"] else "–" for d in meta["datasets"]]
+        cells = [
+            f"{r['by_dataset'][d]['iou']:.3f} / {r['by_dataset'][d]['boundary_f']:.3f}" if d in r["by_dataset"] else "–"
+            for d in meta["datasets"]
+        ]
         lines.append(f"| {labels.get(m, m)} | " + " | ".join(cells) + " |")
-    lines += ["", f"Default (`method=\"auto\"`): **{auto}** — the highest measured IoU; recorded in "
-              "`resources/weights/deeplab_r34.json` (`evaluation`) by `--update-card`.", ""]
+    lines += [
+        "",
+        f'Default (`method="auto"`): **{auto}** — the highest measured IoU; recorded in '
+        "`resources/weights/deeplab_r34.json` (`evaluation`) by `--update-card`.",
+        "",
+    ]
     lines += [NOTES]
     TABLE_MD.write_text("\n".join(lines) + "\n")
 
@@ -202,8 +226,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--update-card", action="store_true", help="record the results in the model card")
-    p.add_argument("--table-only", action="store_true",
-                   help="rewrite bench/segmentation.md from the saved JSON (no evaluation)")
+    p.add_argument(
+        "--table-only", action="store_true", help="rewrite bench/segmentation.md from the saved JSON (no evaluation)"
+    )
     args = p.parse_args(argv)
     if args.table_only:
         saved = json.loads(RESULTS_JSON.read_text())
@@ -234,13 +259,21 @@ def main(argv: list[str] | None = None) -> int:
         datasets[ds] = datasets.get(ds, 0) + 1
     from obic_core.datasets import validation_pairs
 
-    meta = {"n_pairs": len(pairs), "n_total": len(validation_pairs()), "datasets": datasets,
-            "cpu": platform.processor() or platform.machine(), "threads": args.threads,
-            "net_load_s": None if load_s is None else round(load_s, 3), "auto": best,
-            "weights_id": read_card().get("id"), "date": time.strftime("%Y-%m-%d %H:%M")}
+    meta = {
+        "n_pairs": len(pairs),
+        "n_total": len(validation_pairs()),
+        "datasets": datasets,
+        "cpu": platform.processor() or platform.machine(),
+        "threads": args.threads,
+        "net_load_s": None if load_s is None else round(load_s, 3),
+        "auto": best,
+        "weights_id": read_card().get("id"),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+    }
     try:
-        meta["cpu"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                           if line.startswith("model name"))
+        meta["cpu"] = next(
+            line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
@@ -251,10 +284,12 @@ def main(argv: list[str] | None = None) -> int:
         from obic_core.weights import card_path
 
         card = read_card()
-        card["evaluation"] = {"set": "resources/splits/masks_val.txt", "n": len(pairs),
-                              "date": meta["date"],
-                              "methods": {m: {k: r[k] for k in ("iou", "boundary_f", "s_per_image")}
-                                          for m, r in res.items()}}
+        card["evaluation"] = {
+            "set": "resources/splits/masks_val.txt",
+            "n": len(pairs),
+            "date": meta["date"],
+            "methods": {m: {k: r[k] for k in ("iou", "boundary_f", "s_per_image")} for m, r in res.items()},
+        }
         write_bytes_atomic(card_path(DEFAULT_WEIGHTS), (json.dumps(card, indent=2) + "\n").encode())
     for m, r in res.items():
         print(f"{m:12s} IoU {r['iou']:.4f}  boundary F {r['boundary_f']:.4f}  {r['s_per_image']:.3f} s/img")

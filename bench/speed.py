@@ -51,10 +51,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("images", help="folder of images (e.g. ../shared/data/kodak)")
     ap.add_argument("--bpp", type=float, default=0.25, help="target bpp the settings are chosen for")
     ap.add_argument("--codecs", nargs="+", default=None, help=f"default: {' '.join(ALL_CODECS)}")
-    ap.add_argument("--masks", default=None,
-                    help="folder of masks for obic (same stems; e.g. bench/results/kodak/masks), "
-                         "'auto' to predict, 'none' (obic single layer); "
-                         "default: OUT/masks if present, else auto")
+    ap.add_argument(
+        "--masks",
+        default=None,
+        help="folder of masks for obic (same stems; e.g. bench/results/kodak/masks), "
+        "'auto' to predict, 'none' (obic single layer); "
+        "default: OUT/masks if present, else auto",
+    )
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--limit", type=int, default=None, help="only the first N images")
     ap.add_argument("--device", default="cpu")
@@ -72,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     mask_dir = Path(args.masks) if args.masks not in (None, "auto", "none") else out / "masks"
     load_before = os.getloadavg()[0]
-    times: dict[str, dict[str, list[float]]] = {
-        c: {"encode_s": [], "decode_s": [], "bpp": []} for c in codecs}
+    times: dict[str, dict[str, list[float]]] = {c: {"encode_s": [], "decode_s": [], "bpp": []} for c in codecs}
     started = time.time()
     for n, path in enumerate(images, 1):
         pixels = read_image(path).pixels
@@ -96,33 +98,56 @@ def main(argv: list[str] | None = None) -> int:
             times[name]["bpp"].append(enc.bpp)
         print(f"[{n}/{len(images)}] {path.name}", file=sys.stderr)
 
-    rows = {c: {"encode_s_median": statistics.median(t["encode_s"]),
-                "encode_s_mean": statistics.fmean(t["encode_s"]),
-                "decode_s_median": statistics.median(t["decode_s"]),
-                "decode_s_mean": statistics.fmean(t["decode_s"]),
-                "bpp_mean": statistics.fmean(t["bpp"]), "per_image": t}
-            for c, t in times.items()}
+    rows = {
+        c: {
+            "encode_s_median": statistics.median(t["encode_s"]),
+            "encode_s_mean": statistics.fmean(t["encode_s"]),
+            "decode_s_median": statistics.median(t["decode_s"]),
+            "decode_s_mean": statistics.fmean(t["decode_s"]),
+            "bpp_mean": statistics.fmean(t["bpp"]),
+            "per_image": t,
+        }
+        for c, t in times.items()
+    }
     h, w = read_image(images[0]).pixels.shape[:2]
-    doc = {"images": len(images), "folder": str(args.images), "first_image_size": [w, h],
-           "target_bpp": args.bpp,
-           "repeats": args.repeats, "cpu": cpu_name(), "cores": os.cpu_count(), "threads": 1,
-           "loadavg_before": load_before, "loadavg_after": os.getloadavg()[0],
-           "wall_s": time.time() - started, "codecs": rows,
-           "command": "python bench/speed.py " + " ".join(sys.argv[1:] if argv is None else argv)}
+    doc = {
+        "images": len(images),
+        "folder": str(args.images),
+        "first_image_size": [w, h],
+        "target_bpp": args.bpp,
+        "repeats": args.repeats,
+        "cpu": cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": 1,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg()[0],
+        "wall_s": time.time() - started,
+        "codecs": rows,
+        "command": "python bench/speed.py " + " ".join(sys.argv[1:] if argv is None else argv),
+    }
     write_bytes_atomic(out / "speed.json", (json.dumps(doc, indent=1) + "\n").encode())
-    lines = [f"# Speed: seconds per image ({len(images)} images, {w}×{h} first), one thread", "",
-             f"CPU: {doc['cpu']} ({doc['cores']} cores); load average {load_before:.1f} before, "
-             f"{doc['loadavg_after']:.1f} after (other work on the machine slows every codec alike). "
-             f"Settings chosen for {args.bpp:g} bpp; fastest of {args.repeats} runs per image.", "",
-             f"Regenerate: `{doc['command']}`", "",
-             "| codec | mean bpp | encode s (median) | encode s (mean) | decode s (median) "
-             "| decode s (mean) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Speed: seconds per image ({len(images)} images, {w}×{h} first), one thread",
+        "",
+        f"CPU: {doc['cpu']} ({doc['cores']} cores); load average {load_before:.1f} before, "
+        f"{doc['loadavg_after']:.1f} after (other work on the machine slows every codec alike). "
+        f"Settings chosen for {args.bpp:g} bpp; fastest of {args.repeats} runs per image.",
+        "",
+        f"Regenerate: `{doc['command']}`",
+        "",
+        "| codec | mean bpp | encode s (median) | encode s (mean) | decode s (median) | decode s (mean) |",
+        "|---|---|---|---|---|---|",
+    ]
     for c, r in rows.items():
-        lines.append(f"| {c} | {r['bpp_mean']:.3f} | {r['encode_s_median']:.3f} | {r['encode_s_mean']:.3f} | "
-                     f"{r['decode_s_median']:.3f} | {r['decode_s_mean']:.3f} |")
-    lines += ["", "obic times are one full encode at the chosen qualities (analysis transform, both layers, "
-              "entropy coding) and one full decode, on the CPU."]
+        lines.append(
+            f"| {c} | {r['bpp_mean']:.3f} | {r['encode_s_median']:.3f} | {r['encode_s_mean']:.3f} | "
+            f"{r['decode_s_median']:.3f} | {r['decode_s_mean']:.3f} |"
+        )
+    lines += [
+        "",
+        "obic times are one full encode at the chosen qualities (analysis transform, both layers, "
+        "entropy coding) and one full decode, on the CPU.",
+    ]
     write_bytes_atomic(out / "speed.md", ("\n".join(lines) + "\n").encode())
     print("\n".join(lines))
     return 0

@@ -58,12 +58,12 @@ class Encoded:
     """One real encode: the file, the bytes that count, and the setting that made it."""
 
     data: bytes
-    bytes: int                 # counted size (HEVC: payload only; else the whole file)
-    quality: float             # the codec's native setting
+    bytes: int  # counted size (HEVC: payload only; else the whole file)
+    quality: float  # the codec's native setting
     height: int
     width: int
-    encode_s: float            # seconds for this one encode (not the search around it)
-    reached: bool = True       # False: the codec's smallest file is above the target
+    encode_s: float  # seconds for this one encode (not the search around it)
+    reached: bool = True  # False: the codec's smallest file is above the target
     extra: dict = field(default_factory=dict)
 
     @property
@@ -300,8 +300,15 @@ class Jpeg2000Codec(Codec):
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         buf = io.BytesIO()
-        _pil(image).save(buf, format="JPEG2000", irreversible=True, mct=1, no_jp2=True,
-                         quality_mode="rates", quality_layers=[24.0 / float(quality)])
+        _pil(image).save(
+            buf,
+            format="JPEG2000",
+            irreversible=True,
+            mct=1,
+            no_jp2=True,
+            quality_mode="rates",
+            quality_layers=[24.0 / float(quality)],
+        )
         return buf.getvalue()
 
     def guess(self, image: np.ndarray, target_bpp: float) -> float | None:
@@ -325,10 +332,10 @@ def _iter_boxes(data: bytes, start: int, end: int):
     """(type, payload_start, box_end) of the ISOBMFF boxes in data[start:end]."""
     off = start
     while off + 8 <= end:
-        size, kind = struct.unpack(">I4s", data[off:off + 8])
+        size, kind = struct.unpack(">I4s", data[off : off + 8])
         header = 8
         if size == 1:
-            size = struct.unpack(">Q", data[off + 8:off + 16])[0]
+            size = struct.unpack(">Q", data[off + 8 : off + 16])[0]
             header = 16
         elif size == 0:
             size = end - off
@@ -364,10 +371,10 @@ def hevc_payload_bytes(heif: bytes) -> int:
     arrays = heif[pos]
     pos += 1
     for _ in range(arrays):
-        count = struct.unpack(">H", heif[pos + 1:pos + 3])[0]
+        count = struct.unpack(">H", heif[pos + 1 : pos + 3])[0]
         pos += 3
         for _ in range(count):
-            n = struct.unpack(">H", heif[pos:pos + 2])[0]
+            n = struct.unpack(">H", heif[pos : pos + 2])[0]
             total += 4 + n
             pos += 2 + n
     if pos > end:
@@ -407,9 +414,12 @@ class HevcCodec(Codec):
         return hevc_payload_bytes(data)
 
     def describe(self, data: bytes, height: int, width: int) -> dict:
-        return {"chroma": f"4:{str(self.chroma)[1]}:{str(self.chroma)[2]}",
-                "payload_bytes": hevc_payload_bytes(data), "heif_bytes": len(data),
-                "heif_bpp": _bpp(len(data), height, width)}
+        return {
+            "chroma": f"4:{str(self.chroma)[1]}:{str(self.chroma)[2]}",
+            "payload_bytes": hevc_payload_bytes(data),
+            "heif_bytes": len(data),
+            "heif_bpp": _bpp(len(data), height, width),
+        }
 
     def signature(self) -> str:
         import pillow_heif
@@ -458,8 +468,9 @@ class BestHevcCodec(Codec):
         # a variant that reaches the target beats one that does not; then higher PSNR wins
         scored.sort(key=lambda s: (s[0], s[1] if s[0] else s[2]), reverse=True)
         best = scored[0][3]
-        best.extra["alternatives"] = {s[3].extra["chroma"]: {"bytes": s[3].bytes, "psnr": s[1],
-                                                             "reached": s[0]} for s in scored}
+        best.extra["alternatives"] = {
+            s[3].extra["chroma"]: {"bytes": s[3].bytes, "psnr": s[1], "reached": s[0]} for s in scored
+        }
         return best
 
 
@@ -476,9 +487,15 @@ class ObicCodec(Codec):
     integer = False
     default_qualities = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
-    def __init__(self, mask: np.ndarray | None, object_quality: float = 0.8,
-                 background_quality: float = 0.2, device: str = "auto", weights=None,
-                 name: str = "obic") -> None:
+    def __init__(
+        self,
+        mask: np.ndarray | None,
+        object_quality: float = 0.8,
+        background_quality: float = 0.2,
+        device: str = "auto",
+        weights=None,
+        name: str = "obic",
+    ) -> None:
         self.mask = None if mask is None else np.asarray(mask, dtype=bool)
         self.object_quality = float(object_quality)
         self.background_quality = float(background_quality)
@@ -489,8 +506,13 @@ class ObicCodec(Codec):
     def _settings(self, q_obj: float, q_bkg: float, target_bpp: float | None = None):
         from obic_core import codec
 
-        return codec.EncodeSettings(object_quality=q_obj, background_quality=q_bkg,
-                                    target_bpp=target_bpp, device=self.device, weights=self.weights)
+        return codec.EncodeSettings(
+            object_quality=q_obj,
+            background_quality=q_bkg,
+            target_bpp=target_bpp,
+            device=self.device,
+            weights=self.weights,
+        )
 
     def qualities_for(self, quality: float) -> tuple[float, float]:
         diff = self.object_quality - self.background_quality
@@ -501,8 +523,7 @@ class ObicCodec(Codec):
 
         return codec.encode(image, self.mask, self._settings(*self.qualities_for(quality)), cancel=cancel)
 
-    def _encode_qualities(self, image: np.ndarray, q_obj: float, q_bkg: float,
-                          cancel: Cancel = None) -> bytes:
+    def _encode_qualities(self, image: np.ndarray, q_obj: float, q_bkg: float, cancel: Cancel = None) -> bytes:
         from obic_core import codec
 
         return codec.encode(image, self.mask, self._settings(q_obj, q_bkg), cancel=cancel)
@@ -520,8 +541,12 @@ class ObicCodec(Codec):
         from obic_core.metrics import obic_layer_bpp
 
         layout = codec.inspect(data)
-        return {"object_quality": layout.object_quality, "background_quality": layout.background_quality,
-                "layers_bpp": obic_layer_bpp(data), "model_id": layout.model_id}
+        return {
+            "object_quality": layout.object_quality,
+            "background_quality": layout.background_quality,
+            "layers_bpp": obic_layer_bpp(data),
+            "model_id": layout.model_id,
+        }
 
     def signature(self) -> str:
         """Names the weights by their file id (hash), without loading the model."""
@@ -534,8 +559,10 @@ class ObicCodec(Codec):
         try:
             ident = file_id(path)
         except OSError:
-            raise ObicWeightsError(f"weight file not found: {path} (the default weights ship in "
-                                   f"resources/weights/; pass --weights to use others)") from None
+            raise ObicWeightsError(
+                f"weight file not found: {path} (the default weights ship in "
+                f"resources/weights/; pass --weights to use others)"
+            ) from None
         layers = "single" if self.mask is None else f"{self.object_quality:g}-{self.background_quality:g}"
         return f"{self.name}/{layers}/{ident}"
 
@@ -551,8 +578,7 @@ class ObicCodec(Codec):
         settings = self._settings(self.object_quality, self.background_quality, target_bpp)
         res = codec.encode_detailed(image, self.mask, settings, cancel=cancel)
         _check_cancel(cancel)
-        data, seconds = timed(lambda: self._encode_qualities(image, res.object_quality,
-                                                             res.background_quality, cancel))
+        data, seconds = timed(lambda: self._encode_qualities(image, res.object_quality, res.background_quality, cancel))
         if len(data) > len(res.data):  # the coder is deterministic; never trade up in size
             data = res.data
         reached = bool(res.reached) and _bpp(len(data), h, w) <= target_bpp
@@ -564,9 +590,16 @@ class ObicCodec(Codec):
 # ---------------------------------------------------------------- registry
 
 
-def get_codec(name: str, *, mask: np.ndarray | None = None, object_quality: float = 0.8,
-              background_quality: float = 0.2, device: str = "auto", weights=None,
-              threads: int | None = None) -> Codec:
+def get_codec(
+    name: str,
+    *,
+    mask: np.ndarray | None = None,
+    object_quality: float = 0.8,
+    background_quality: float = 0.2,
+    device: str = "auto",
+    weights=None,
+    threads: int | None = None,
+) -> Codec:
     """The adapter for a codec name of :data:`ALL_CODECS` (or :data:`EXTRA_CODECS`).
 
     ``mask`` and the qualities only matter for ``obic``; ``threads`` caps the encoder threads
@@ -602,8 +635,7 @@ def parse_codecs(spec: str | Sequence[str] | None) -> tuple[str, ...]:
             chosen = ALL_CODECS if n == "all" else (n,)
             for c in chosen:
                 if c not in ALL_CODECS + EXTRA_CODECS:
-                    raise ObicInputError(
-                        f"unknown codec {c!r}; choose from {', '.join(ALL_CODECS + EXTRA_CODECS)}")
+                    raise ObicInputError(f"unknown codec {c!r}; choose from {', '.join(ALL_CODECS + EXTRA_CODECS)}")
                 if c not in names:
                     names.append(c)
     if not names:

@@ -44,16 +44,32 @@ ANCHOR = "hevc"
 SECOND_ANCHOR = "jpeg2000"
 HEIF_CURVE = "hevc (whole HEIF file)"
 #: metrics that get an RD plot and a BD-rate column: key, label, needs masks
-METRICS = (("psnr", "PSNR (dB)", False), ("ms_ssim_db", "MS-SSIM (dB)", False),
-           ("object_psnr", "object PSNR (dB)", True), ("background_psnr", "background PSNR (dB)", True))
-PLOTS = {"psnr": "rd_psnr.png", "ms_ssim_db": "rd_ms_ssim.png", "object_psnr": "rd_object_psnr.png",
-         "background_psnr": "rd_background_psnr.png"}
+METRICS = (
+    ("psnr", "PSNR (dB)", False),
+    ("ms_ssim_db", "MS-SSIM (dB)", False),
+    ("object_psnr", "object PSNR (dB)", True),
+    ("background_psnr", "background PSNR (dB)", True),
+)
+PLOTS = {
+    "psnr": "rd_psnr.png",
+    "ms_ssim_db": "rd_ms_ssim.png",
+    "object_psnr": "rd_object_psnr.png",
+    "background_psnr": "rd_background_psnr.png",
+}
 MIN_BD_POINTS = 4
 POINTS_FILE = "points.jsonl"
-STYLE = {"obic": ("tab:red", "o"), "obic-single": ("tab:orange", "s"), "hevc": ("black", "D"),
-         HEIF_CURVE: ("gray", "d"), "jpeg2000": ("tab:blue", "^"), "avif": ("tab:green", "v"),
-         "webp": ("tab:purple", "P"), "jpeg": ("tab:brown", "X"),
-         "hevc-420": ("dimgray", "<"), "hevc-444": ("silver", ">")}
+STYLE = {
+    "obic": ("tab:red", "o"),
+    "obic-single": ("tab:orange", "s"),
+    "hevc": ("black", "D"),
+    HEIF_CURVE: ("gray", "d"),
+    "jpeg2000": ("tab:blue", "^"),
+    "avif": ("tab:green", "v"),
+    "webp": ("tab:purple", "P"),
+    "jpeg": ("tab:brown", "X"),
+    "hevc-420": ("dimgray", "<"),
+    "hevc-444": ("silver", ">"),
+}
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -61,9 +77,9 @@ STYLE = {"obic": ("tab:red", "o"), "obic-single": ("tab:orange", "s"), "hevc": (
 
 @dataclass(frozen=True)
 class Item:
-    key: str                 # stable id: file stem, or "<dataset>/<stem>" for split pairs
+    key: str  # stable id: file stem, or "<dataset>/<stem>" for split pairs
     image: str
-    mask: str | None         # ground-truth or cached predicted mask PNG
+    mask: str | None  # ground-truth or cached predicted mask PNG
 
 
 def _safe(key: str) -> str:
@@ -147,9 +163,15 @@ def run_point(task: dict) -> dict:
     try:
         pixels = read_image(task["image_path"]).pixels
         mask = read_mask(task["mask_path"], pixels.shape[:2]) if task["mask_path"] else None
-        adapter = get_codec(task["codec"], mask=mask, object_quality=task["object_quality"],
-                            background_quality=task["background_quality"], device=task["device"],
-                            weights=task["weights"], threads=1)
+        adapter = get_codec(
+            task["codec"],
+            mask=mask,
+            object_quality=task["object_quality"],
+            background_quality=task["background_quality"],
+            device=task["device"],
+            weights=task["weights"],
+            threads=1,
+        )
         if task["mode"] == "bpp":
             enc = adapter.at_bpp(pixels, task["setting"])
         else:
@@ -157,10 +179,18 @@ def run_point(task: dict) -> dict:
         decoded, decode_s = timed(lambda: adapter.decode(enc.data))
         m = image_metrics(pixels, decoded, mask)
         record.update(m)
-        record.update(bpp=enc.bpp, bytes=enc.bytes, quality=enc.quality, reached=enc.reached,
-                      encode_s=enc.encode_s, decode_s=decode_s, ms_ssim_db=ms_ssim_db(m["ms_ssim"]),
-                      width=int(pixels.shape[1]), height=int(pixels.shape[0]),
-                      extra={k: v for k, v in enc.extra.items() if k != "alternatives"})
+        record.update(
+            bpp=enc.bpp,
+            bytes=enc.bytes,
+            quality=enc.quality,
+            reached=enc.reached,
+            encode_s=enc.encode_s,
+            decode_s=decode_s,
+            ms_ssim_db=ms_ssim_db(m["ms_ssim"]),
+            width=int(pixels.shape[1]),
+            height=int(pixels.shape[0]),
+            extra={k: v for k, v in enc.extra.items() if k != "alternatives"},
+        )
     except ObicError as exc:
         record["error"] = str(exc)
     except Exception as exc:  # a codec library failing on one image must not stop the run
@@ -207,8 +237,15 @@ def load_points(path: Path) -> dict[str, dict]:
 
 
 def cache_key(task: dict) -> str:
-    return "|".join([task["key"], task["codec"], f"{task['mode']}={task['setting']:g}",
-                     f"mask={task['mask_source']}", task["signature"]])
+    return "|".join(
+        [
+            task["key"],
+            task["codec"],
+            f"{task['mode']}={task['setting']:g}",
+            f"mask={task['mask_source']}",
+            task["signature"],
+        ]
+    )
 
 
 # ------------------------------------------------------------------------------ aggregation
@@ -238,8 +275,14 @@ def _bd(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> t
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            value = bjontegaard.bd_rate([p[0] for p in a], [p[1] for p in a], [p[0] for p in t],
-                                        [p[1] for p in t], method="akima", require_matching_points=False)
+            value = bjontegaard.bd_rate(
+                [p[0] for p in a],
+                [p[1] for p in a],
+                [p[0] for p in t],
+                [p[1] for p in t],
+                method="akima",
+                require_matching_points=False,
+            )
         except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
             return None, f"not computable ({exc})"
     note = "; ".join(sorted({str(w.message).split(" You can")[0] for w in caught}))
@@ -267,16 +310,19 @@ def choose_hevc_chroma(points: list[dict]) -> dict[str, str]:
     return choice
 
 
-def build_curves(points: list[dict], codecs: Sequence[str], settings: dict[str, list[float]],
-                 n_images: int) -> dict[str, list[dict]]:
+def build_curves(
+    points: list[dict], codecs: Sequence[str], settings: dict[str, list[float]], n_images: int
+) -> dict[str, list[dict]]:
     """Per codec, one averaged point per setting (see module docstring)."""
     pts = list(points)
     mode = pts[0]["mode"] if pts else "bpp"
     if mode == "quality" and "hevc" in codecs:
         choice = choose_hevc_chroma(pts)
         pts = [p for p in pts if p["codec"] not in ("hevc-420", "hevc-444")] + [
-            {**p, "codec": "hevc", "chroma_choice": p["codec"]} for p in pts
-            if p["codec"] in ("hevc-420", "hevc-444") and choice.get(p["image"]) == p["codec"]]
+            {**p, "codec": "hevc", "chroma_choice": p["codec"]}
+            for p in pts
+            if p["codec"] in ("hevc-420", "hevc-444") and choice.get(p["image"]) == p["codec"]
+        ]
     grouped: dict[tuple[str, float], list[dict]] = defaultdict(list)
     for p in pts:
         grouped[(p["codec"], p["setting"])].append(p)
@@ -289,11 +335,22 @@ def build_curves(points: list[dict], codecs: Sequence[str], settings: dict[str, 
                 continue
             row = {"setting": s, "n": len(group), "n_reached": sum(bool(p["reached"]) for p in group)}
             row["reached"] = row["n"] == n_images and row["n_reached"] == row["n"]
-            for k in ("bpp", "psnr", "ms_ssim", "object_psnr", "background_psnr", "object_ms_ssim",
-                      "encode_s", "decode_s"):
+            for k in (
+                "bpp",
+                "psnr",
+                "ms_ssim",
+                "object_psnr",
+                "background_psnr",
+                "object_ms_ssim",
+                "encode_s",
+                "decode_s",
+            ):
                 row[k] = _mean(p.get(k) for p in group)
-            row["ms_ssim_db"] = None if row["ms_ssim"] is None else (
-                math.inf if row["ms_ssim"] >= 1 else -10 * math.log10(1 - row["ms_ssim"]))
+            row["ms_ssim_db"] = (
+                None
+                if row["ms_ssim"] is None
+                else (math.inf if row["ms_ssim"] >= 1 else -10 * math.log10(1 - row["ms_ssim"]))
+            )
             if codec == "hevc":
                 row["heif_bpp"] = _mean(p.get("extra", {}).get("heif_bpp") for p in group)
                 row["chroma_444"] = sum(p.get("extra", {}).get("chroma") == "4:4:4" for p in group)
@@ -312,8 +369,11 @@ def bd_table(curves: dict[str, list[dict]], metrics: Sequence[str], anchor: str 
         return table
 
     def usable(rows: list[dict], metric: str) -> list[tuple[float, float]]:
-        pts = {(r["bpp"], r[metric]) for r in rows if r["reached"] and r["bpp"]
-               and r.get(metric) is not None and math.isfinite(r[metric])}
+        pts = {
+            (r["bpp"], r[metric])
+            for r in rows
+            if r["reached"] and r["bpp"] and r.get(metric) is not None and math.isfinite(r[metric])
+        }
         return sorted(pts)
 
     for codec, rows in curves.items():
@@ -323,12 +383,16 @@ def bd_table(curves: dict[str, list[dict]], metrics: Sequence[str], anchor: str 
         for metric in metrics:
             a, t = usable(curves[anchor], metric), usable(rows, metric)
             if len(t) < MIN_BD_POINTS:
-                note = (f"excluded: only {len(t)} of {len(rows)} points reached the target "
-                        f"on every image (BD needs {MIN_BD_POINTS})")
+                note = (
+                    f"excluded: only {len(t)} of {len(rows)} points reached the target "
+                    f"on every image (BD needs {MIN_BD_POINTS})"
+                )
                 table[codec][metric] = {"bd_rate": None, "note": note}
             elif len(a) < MIN_BD_POINTS:
-                table[codec][metric] = {"bd_rate": None,
-                                        "note": f"excluded: anchor {anchor} has only {len(a)} reached points"}
+                table[codec][metric] = {
+                    "bd_rate": None,
+                    "note": f"excluded: anchor {anchor} has only {len(a)} reached points",
+                }
             else:
                 value, note = _bd(a, t)
                 table[codec][metric] = {"bd_rate": value, "note": note}
@@ -347,17 +411,28 @@ def _draw_curves(ax, curves: dict[str, list[dict]], metric: str, max_bpp: float 
     """One panel: each codec's curve, points with ``bpp <= max_bpp`` only when a limit is given."""
     shown: list[float] = []  # values inside the panel's bpp range, for its y limits
     for codec, rows in curves.items():
-        pts = [r for r in rows if r["bpp"] is not None and r.get(metric) is not None
-               and math.isfinite(r[metric])]
+        pts = [r for r in rows if r["bpp"] is not None and r.get(metric) is not None and math.isfinite(r[metric])]
         if not pts:
             continue
         color, marker = STYLE.get(codec, (None, "o"))
         dashed = codec == HEIF_CURVE
-        ax.plot([r["bpp"] for r in pts], [r[metric] for r in pts], color=color,
-                linestyle="--" if dashed else "-", linewidth=1.0 if dashed else 1.6, label=codec)
+        ax.plot(
+            [r["bpp"] for r in pts],
+            [r[metric] for r in pts],
+            color=color,
+            linestyle="--" if dashed else "-",
+            linewidth=1.0 if dashed else 1.6,
+            label=codec,
+        )
         for r in pts:
-            ax.plot(r["bpp"], r[metric], marker=marker, color=color, markersize=5,
-                    markerfacecolor=color if r["reached"] else "white")
+            ax.plot(
+                r["bpp"],
+                r[metric],
+                marker=marker,
+                color=color,
+                markersize=5,
+                markerfacecolor=color if r["reached"] else "white",
+            )
         shown += [r[metric] for r in pts if max_bpp is None or r["bpp"] <= max_bpp]
     if max_bpp is not None:
         ax.set_xlim(0.0, max_bpp)
@@ -402,9 +477,12 @@ def _cell(v, spec: str = ".2f") -> str:
 
 def _bd_markdown(table: dict, anchor: str, metrics: Sequence[str], labels: dict) -> list[str]:
     """One BD-rate table with its bjontegaard warnings underneath."""
-    out = [f"## BD-rate against {anchor} (negative = fewer bits for the same quality)", "",
-           "| codec | " + " | ".join(labels[m] for m in metrics) + " |",
-           "|---|" + "---|" * len(metrics)]
+    out = [
+        f"## BD-rate against {anchor} (negative = fewer bits for the same quality)",
+        "",
+        "| codec | " + " | ".join(labels[m] for m in metrics) + " |",
+        "|---|" + "---|" * len(metrics),
+    ]
     notes = []
     for codec, row in table.items():
         if codec == anchor:
@@ -429,35 +507,54 @@ def markdown_report(doc: dict) -> str:
     cfg = doc["config"]
     metrics = [m for m in doc["metrics"]]
     labels = {k: lab for k, lab, _ in METRICS}
-    out = [f"# Benchmark: {doc['dataset']}", "",
-           f"{doc['images']} images · codecs: {', '.join(cfg['codecs'])} · mode: {cfg['mode']} "
-           f"({', '.join(f'{s:g}' for s in cfg['bpp'])} bpp)" if cfg["mode"] == "bpp" else
-           f"{doc['images']} images · codecs: {', '.join(cfg['codecs'])} · mode: native qualities",
-           f"masks: {cfg['mask_source']} · obic qualities: object {cfg['object_quality']:g}, "
-           f"background {cfg['background_quality']:g} (difference kept at a target) · "
-           f"{cfg['workers']} worker(s), 1 thread each", "",
-           "Regenerate: `" + doc["command"] + "`", ""]
+    out = [
+        f"# Benchmark: {doc['dataset']}",
+        "",
+        f"{doc['images']} images · codecs: {', '.join(cfg['codecs'])} · mode: {cfg['mode']} "
+        f"({', '.join(f'{s:g}' for s in cfg['bpp'])} bpp)"
+        if cfg["mode"] == "bpp"
+        else f"{doc['images']} images · codecs: {', '.join(cfg['codecs'])} · mode: native qualities",
+        f"masks: {cfg['mask_source']} · obic qualities: object {cfg['object_quality']:g}, "
+        f"background {cfg['background_quality']:g} (difference kept at a target) · "
+        f"{cfg['workers']} worker(s), 1 thread each",
+        "",
+        "Regenerate: `" + doc["command"] + "`",
+        "",
+    ]
     out += _bd_markdown(doc["bd_rate"], ANCHOR, metrics, labels)
     if doc.get(f"bd_rate_vs_{SECOND_ANCHOR}"):
         out += [""] + _bd_markdown(doc[f"bd_rate_vs_{SECOND_ANCHOR}"], SECOND_ANCHOR, metrics, labels)
-    out += ["", f"hevc's rate is the HEVC payload (the BPG stand-in); “{HEIF_CURVE}” is the same files "
-            "counted whole, container included.", "",
-            "## Mean over images per setting", "",
-            "| codec | setting | bpp | PSNR | MS-SSIM | obj PSNR | bkg PSNR | obj MS-SSIM | reached |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    out += [
+        "",
+        f"hevc's rate is the HEVC payload (the BPG stand-in); “{HEIF_CURVE}” is the same files "
+        "counted whole, container included.",
+        "",
+        "## Mean over images per setting",
+        "",
+        "| codec | setting | bpp | PSNR | MS-SSIM | obj PSNR | bkg PSNR | obj MS-SSIM | reached |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for codec, rows in doc["curves"].items():
         if codec == HEIF_CURVE:
             continue
         for r in rows:
-            out.append(f"| {codec} | {r['setting']:g} | {_cell(r['bpp'], '.4f')} | {_cell(r['psnr'])} | "
-                       f"{_cell(r['ms_ssim'], '.4f')} | {_cell(r['object_psnr'])} | "
-                       f"{_cell(r['background_psnr'])} | {_cell(r['object_ms_ssim'], '.4f')} | "
-                       f"{r['n_reached']}/{r['n']} |")
-    out += ["", "## Speed (seconds per image, mean over all points of this run)", "",
-            "One encode at the chosen setting (not the rate search) and one decode, measured inside "
-            f"{cfg['workers']} parallel single-threaded workers on this CPU; `bench/speed.py` "
-            "measures them one at a time.", "",
-            "| codec | encode s | decode s |", "|---|---|---|"]
+            out.append(
+                f"| {codec} | {r['setting']:g} | {_cell(r['bpp'], '.4f')} | {_cell(r['psnr'])} | "
+                f"{_cell(r['ms_ssim'], '.4f')} | {_cell(r['object_psnr'])} | "
+                f"{_cell(r['background_psnr'])} | {_cell(r['object_ms_ssim'], '.4f')} | "
+                f"{r['n_reached']}/{r['n']} |"
+            )
+    out += [
+        "",
+        "## Speed (seconds per image, mean over all points of this run)",
+        "",
+        "One encode at the chosen setting (not the rate search) and one decode, measured inside "
+        f"{cfg['workers']} parallel single-threaded workers on this CPU; `bench/speed.py` "
+        "measures them one at a time.",
+        "",
+        "| codec | encode s | decode s |",
+        "|---|---|---|",
+    ]
     for codec, s in doc["speed"].items():
         out.append(f"| {codec} | {_cell(s['encode_s'], '.3f')} | {_cell(s['decode_s'], '.3f')} |")
     out += ["", "## Plots", ""]
@@ -490,20 +587,40 @@ def parse_qualities(specs: Sequence[str] | None, codecs: Sequence[str]) -> dict[
     return out
 
 
-def _tasks(items: list[Item], codecs: Sequence[str], settings: dict[str, list[float]], mode: str,
-           mask_source: str, mask_paths: dict[str, str | None], signatures: dict[str, str],
-           object_quality: float, background_quality: float, device: str, weights) -> list[dict]:
+def _tasks(
+    items: list[Item],
+    codecs: Sequence[str],
+    settings: dict[str, list[float]],
+    mode: str,
+    mask_source: str,
+    mask_paths: dict[str, str | None],
+    signatures: dict[str, str],
+    object_quality: float,
+    background_quality: float,
+    device: str,
+    weights,
+) -> list[dict]:
     tasks = []
     for item in items:
         for codec in codecs:
             variants = ("hevc-420", "hevc-444") if codec == "hevc" and mode == "quality" else (codec,)
             for run_codec in variants:
                 for s in settings[codec]:
-                    t = {"key": f"{item.key}|{run_codec}|{s:g}", "image": item.key, "codec": run_codec,
-                         "mode": mode, "setting": float(s), "signature": signatures[run_codec],
-                         "image_path": item.image, "mask_path": mask_paths.get(item.key),
-                         "mask_source": mask_source, "object_quality": object_quality,
-                         "background_quality": background_quality, "device": device, "weights": weights}
+                    t = {
+                        "key": f"{item.key}|{run_codec}|{s:g}",
+                        "image": item.key,
+                        "codec": run_codec,
+                        "mode": mode,
+                        "setting": float(s),
+                        "signature": signatures[run_codec],
+                        "image_path": item.image,
+                        "mask_path": mask_paths.get(item.key),
+                        "mask_source": mask_source,
+                        "object_quality": object_quality,
+                        "background_quality": background_quality,
+                        "device": device,
+                        "weights": weights,
+                    }
                     t["cache_key"] = cache_key(t)
                     tasks.append(t)
     # slow learned-codec points first, so the pool does not end on a long tail of them
@@ -515,8 +632,7 @@ def _executor(workers: int):
     import concurrent.futures as cf
     import multiprocessing as mp
 
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                  initializer=_init_worker)
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_init_worker)
 
 
 def _run_all(fn, jobs: list[tuple], workers: int, desc: str, on_done) -> None:
@@ -547,11 +663,23 @@ def _run_all(fn, jobs: list[tuple], workers: int, desc: str, on_done) -> None:
         bar.close()
 
 
-def run_bench(source: str, out: str | Path, codecs: Sequence[str] = ALL_CODECS, *,
-              masks: str | None = None, bpp: Sequence[float] | None = None,
-              qualities: Sequence[str] | None = None, workers: int = 2, object_quality: float = 0.8,
-              background_quality: float = 0.2, device: str = "cpu", weights=None,
-              limit: int | None = None, fresh: bool = False, command: str | None = None) -> dict:
+def run_bench(
+    source: str,
+    out: str | Path,
+    codecs: Sequence[str] = ALL_CODECS,
+    *,
+    masks: str | None = None,
+    bpp: Sequence[float] | None = None,
+    qualities: Sequence[str] | None = None,
+    workers: int = 2,
+    object_quality: float = 0.8,
+    background_quality: float = 0.2,
+    device: str = "cpu",
+    weights=None,
+    limit: int | None = None,
+    fresh: bool = False,
+    command: str | None = None,
+) -> dict:
     """Run (or resume) a benchmark and write results.json, plots and README.md into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -567,13 +695,19 @@ def run_bench(source: str, out: str | Path, codecs: Sequence[str] = ALL_CODECS, 
         settings = {c: targets for c in codecs}
     else:
         settings = parse_qualities(qualities, codecs)
-    run_codecs = [c2 for c in codecs for c2 in (("hevc-420", "hevc-444") if c == "hevc" and mode == "quality"
-                                                 else (c,))]
+    run_codecs = [
+        c2 for c in codecs for c2 in (("hevc-420", "hevc-444") if c == "hevc" and mode == "quality" else (c,))
+    ]
     signatures = {}
     for c in run_codecs:
-        adapter = get_codec(c, mask=np.zeros((1, 1), bool) if c == "obic" else None,
-                            object_quality=object_quality, background_quality=background_quality,
-                            device=device, weights=weights)
+        adapter = get_codec(
+            c,
+            mask=np.zeros((1, 1), bool) if c == "obic" else None,
+            object_quality=object_quality,
+            background_quality=background_quality,
+            device=device,
+            weights=weights,
+        )
         signatures[c] = adapter.signature()  # also fails early when obic weights are missing
 
     # masks: ground truth, none, or predicted once and cached beside the results
@@ -590,8 +724,19 @@ def run_bench(source: str, out: str | Path, codecs: Sequence[str] = ALL_CODECS, 
     if fresh and points_path.exists():
         points_path.unlink()
     cached = load_points(points_path)
-    tasks = _tasks(items, codecs, settings, mode, mask_source, mask_paths, signatures,
-                   object_quality, background_quality, device, weights)
+    tasks = _tasks(
+        items,
+        codecs,
+        settings,
+        mode,
+        mask_source,
+        mask_paths,
+        signatures,
+        object_quality,
+        background_quality,
+        device,
+        weights,
+    )
     todo = [(t,) for t in tasks if t["cache_key"] not in cached]
     keys = {t["key"]: t["cache_key"] for t in tasks}
     errors: list[dict] = []
@@ -599,6 +744,7 @@ def run_bench(source: str, out: str | Path, codecs: Sequence[str] = ALL_CODECS, 
         print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} points already done", file=sys.stderr)
 
     with open(points_path, "a") as log:
+
         def done(rec: dict) -> None:
             rec["cache_key"] = keys[rec["key"]]
             if "error" in rec:
@@ -620,20 +766,35 @@ def run_bench(source: str, out: str | Path, codecs: Sequence[str] = ALL_CODECS, 
     speed = {}
     for c in run_codecs:
         ps = [p for p in points if p["codec"] == c]
-        speed[c] = {"encode_s": _mean(p["encode_s"] for p in ps),
-                    "decode_s": _mean(p["decode_s"] for p in ps)}
-    doc = {"dataset": dataset, "source": source, "images": len(items), "image_keys": [i.key for i in items],
-           "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-           "command": command or f"obic bench {source} --out {out}",
-           "config": {"codecs": list(codecs), "mode": mode,
-                      "bpp": settings[codecs[0]] if mode == "bpp" else [],
-                      "qualities": settings if mode == "quality" else {}, "mask_source": mask_source,
-                      "object_quality": object_quality, "background_quality": background_quality,
-                      "workers": workers, "signatures": signatures, "anchor": ANCHOR,
-                      "bd_method": "bjontegaard.bd_rate(method='akima'), reached points only"},
-           "metrics": metrics, "curves": curves, "bd_rate": table,
-           f"bd_rate_vs_{SECOND_ANCHOR}": table_second, "speed": speed,
-           "errors": [{"key": e["key"], "error": e["error"]} for e in errors], "points": points}
+        speed[c] = {"encode_s": _mean(p["encode_s"] for p in ps), "decode_s": _mean(p["decode_s"] for p in ps)}
+    doc = {
+        "dataset": dataset,
+        "source": source,
+        "images": len(items),
+        "image_keys": [i.key for i in items],
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": command or f"obic bench {source} --out {out}",
+        "config": {
+            "codecs": list(codecs),
+            "mode": mode,
+            "bpp": settings[codecs[0]] if mode == "bpp" else [],
+            "qualities": settings if mode == "quality" else {},
+            "mask_source": mask_source,
+            "object_quality": object_quality,
+            "background_quality": background_quality,
+            "workers": workers,
+            "signatures": signatures,
+            "anchor": ANCHOR,
+            "bd_method": "bjontegaard.bd_rate(method='akima'), reached points only",
+        },
+        "metrics": metrics,
+        "curves": curves,
+        "bd_rate": table,
+        f"bd_rate_vs_{SECOND_ANCHOR}": table_second,
+        "speed": speed,
+        "errors": [{"key": e["key"], "error": e["error"]} for e in errors],
+        "points": points,
+    }
     from obic_core.imageio import write_bytes_atomic
 
     write_bytes_atomic(out / "results.json", (json.dumps(_json_safe(doc), indent=1) + "\n").encode())
@@ -669,19 +830,34 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise ObicInputError("--workers must be at least 1")
     command = _command_line(args)
-    doc = run_bench(args.source, args.out, parse_codecs(args.codecs), masks=args.masks, bpp=args.bpp,
-                    qualities=args.qualities, workers=args.workers, object_quality=args.object_quality,
-                    background_quality=args.background_quality, device=args.device,
-                    weights=str(args.weights) if args.weights else None, limit=args.limit,
-                    fresh=args.fresh, command=command)
+    doc = run_bench(
+        args.source,
+        args.out,
+        parse_codecs(args.codecs),
+        masks=args.masks,
+        bpp=args.bpp,
+        qualities=args.qualities,
+        workers=args.workers,
+        object_quality=args.object_quality,
+        background_quality=args.background_quality,
+        device=args.device,
+        weights=str(args.weights) if args.weights else None,
+        limit=args.limit,
+        fresh=args.fresh,
+        command=command,
+    )
     for codec, row in doc["bd_rate"].items():
-        cells = ", ".join(f"{m}: " + ("excluded" if e["bd_rate"] is None else f"{e['bd_rate']:+.1f} %")
-                          for m, e in row.items())
+        cells = ", ".join(
+            f"{m}: " + ("excluded" if e["bd_rate"] is None else f"{e['bd_rate']:+.1f} %") for m, e in row.items()
+        )
         print(f"BD-rate vs {ANCHOR} — {codec}: {cells}")
     print(f"wrote {Path(args.out) / 'results.json'}, plots and README.md")
     if doc["errors"]:
-        print(f"{len(doc['errors'])} point(s) failed, e.g. {doc['errors'][0]['key']}: "
-              f"{doc['errors'][0]['error']}; rerun to retry them", file=sys.stderr)
+        print(
+            f"{len(doc['errors'])} point(s) failed, e.g. {doc['errors'][0]['key']}: "
+            f"{doc['errors'][0]['error']}; rerun to retry them",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -703,10 +879,17 @@ def _command_line(args: argparse.Namespace) -> str:
     if args.workers != 2:
         parts += ["--workers", str(args.workers)]
     if (args.object_quality, args.background_quality) != (0.8, 0.2):
-        parts += ["--object-quality", f"{args.object_quality:g}",
-                  "--background-quality", f"{args.background_quality:g}"]
-    for flag, value in (("--device", args.device if args.device != "cpu" else None),
-                        ("--weights", args.weights), ("--limit", args.limit)):
+        parts += [
+            "--object-quality",
+            f"{args.object_quality:g}",
+            "--background-quality",
+            f"{args.background_quality:g}",
+        ]
+    for flag, value in (
+        ("--device", args.device if args.device != "cpu" else None),
+        ("--weights", args.weights),
+        ("--limit", args.limit),
+    ):
         if value is not None:
             parts += [flag, str(value)]
     return " ".join(shlex.quote(str(p)) for p in parts)
@@ -714,21 +897,31 @@ def _command_line(args: argparse.Namespace) -> str:
 
 def register_cli(subparsers) -> None:
     p = subparsers.add_parser(
-        "bench", help="benchmark a data set: all codecs, RD plots, BD-rates (resumable)",
+        "bench",
+        help="benchmark a data set: all codecs, RD plots, BD-rates (resumable)",
         description="Run every codec over a data set at target bpps (or native qualities), in "
-                    "parallel worker processes; finished points are cached in OUT/points.jsonl so "
-                    "an interrupted run resumes. Writes results.json, RD plots, README.md.")
+        "parallel worker processes; finished points are cached in OUT/points.jsonl so "
+        "an interrupted run resumes. Writes results.json, RD plots, README.md.",
+    )
     p.add_argument("source", help="image folder, folder with images/ + masks/, or 'masks-val'")
-    p.add_argument("--masks", default=None,
-                   help="mask folder (same stems), auto (predict; cached in OUT/masks) or none "
-                        "(default: the data set's masks, else auto)")
+    p.add_argument(
+        "--masks",
+        default=None,
+        help="mask folder (same stems), auto (predict; cached in OUT/masks) or none "
+        "(default: the data set's masks, else auto)",
+    )
     p.add_argument("--codecs", nargs="+", default=None, help=f"default all: {' '.join(ALL_CODECS)}")
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--bpp", type=_bpp_list, default=None,
-                       help="target bpps, comma-separated (default 0.05,0.1,0.2,0.4)")
-    group.add_argument("--qualities", nargs="*", default=None, metavar="CODEC=Q,...",
-                       help="sweep native quality settings instead (defaults per codec; override "
-                            "e.g. jpeg=5,10,20)")
+    group.add_argument(
+        "--bpp", type=_bpp_list, default=None, help="target bpps, comma-separated (default 0.05,0.1,0.2,0.4)"
+    )
+    group.add_argument(
+        "--qualities",
+        nargs="*",
+        default=None,
+        metavar="CODEC=Q,...",
+        help="sweep native quality settings instead (defaults per codec; override e.g. jpeg=5,10,20)",
+    )
     p.add_argument("--out", required=True, help="results folder (resumes what it already holds)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2, 1 thread each)")
     p.add_argument("--object-quality", type=_quality, default=0.8)

@@ -62,13 +62,13 @@ def u16_to_quality(v: int) -> float:
 class Container:
     width: int
     height: int
-    object_quality: float          # already on the u16 grid when parsed
+    object_quality: float  # already on the u16 grid when parsed
     background_quality: float
-    model_id: bytes                # 8 bytes
+    model_id: bytes  # 8 bytes
     model_name: str
-    streams: dict[str, bytes] = field(default_factory=dict)   # "mask", "object", "background"
+    streams: dict[str, bytes] = field(default_factory=dict)  # "mask", "object", "background"
     full_mask: bool = False
-    header_bytes: int = 0          # set by parse()/serialize()
+    header_bytes: int = 0  # set by parse()/serialize()
 
 
 def serialize(c: Container) -> bytes:
@@ -78,9 +78,19 @@ def serialize(c: Container) -> bytes:
     if len(c.model_id) != 8:
         raise ValueError("model id must be 8 bytes")
     kinds = [k for k in (KIND_MASK, KIND_OBJECT, KIND_BACKGROUND) if KIND_NAMES[k] in c.streams]
-    head = bytearray(_FIXED.pack(MAGIC, VERSION, FLAG_FULL_MASK if c.full_mask else 0, c.width, c.height,
-                                 quality_to_u16(c.object_quality), quality_to_u16(c.background_quality),
-                                 c.model_id, len(name)))
+    head = bytearray(
+        _FIXED.pack(
+            MAGIC,
+            VERSION,
+            FLAG_FULL_MASK if c.full_mask else 0,
+            c.width,
+            c.height,
+            quality_to_u16(c.object_quality),
+            quality_to_u16(c.background_quality),
+            c.model_id,
+            len(name),
+        )
+    )
     head += name
     head.append(len(kinds))
     for k in kinds:
@@ -116,7 +126,7 @@ def parse(data: bytes) -> Container:
     pos = _FIXED.size
     _need(data, pos + name_len + 1, "header")
     try:
-        model_name = data[pos:pos + name_len].decode("utf-8")
+        model_name = data[pos : pos + name_len].decode("utf-8")
     except UnicodeDecodeError:
         raise ObicFormatError("model name in the header is not valid UTF-8") from None
     pos += name_len
@@ -149,15 +159,24 @@ def parse(data: bytes) -> Container:
         raise ObicFormatError(f"{len(data) - total} unexpected bytes after the last sub-stream")
     streams = {}
     for kind, length, crc in table:
-        payload = data[pos:pos + length]
+        payload = data[pos : pos + length]
         if zlib.crc32(payload) != crc:
             raise ObicFormatError(f"'{KIND_NAMES[kind]}' sub-stream checksum mismatch (the file is corrupt)")
         streams[KIND_NAMES[kind]] = payload
         pos += length
     if "mask" not in streams:
         raise ObicFormatError("the mask sub-stream is missing")
-    return Container(width, height, u16_to_quality(qo), u16_to_quality(qb), model_id, model_name,
-                     streams, bool(flags & FLAG_FULL_MASK), header_bytes)
+    return Container(
+        width,
+        height,
+        u16_to_quality(qo),
+        u16_to_quality(qb),
+        model_id,
+        model_name,
+        streams,
+        bool(flags & FLAG_FULL_MASK),
+        header_bytes,
+    )
 
 
 # -- payload helpers -------------------------------------------------------------------
@@ -171,7 +190,7 @@ def unpack_layer(payload: bytes, name: str) -> tuple[bytes, bytes]:
     (h,) = struct.unpack_from("<I", payload, 0)
     if 4 + h > len(payload):
         raise ObicFormatError(f"'{name}' sub-stream has an impossible hyper length {h}")
-    return payload[4:4 + h], payload[4 + h:]
+    return payload[4 : 4 + h], payload[4 + h :]
 
 
 def pack_mask(mode: int, grid_bytes: bytes, full_mask: np.ndarray | None = None) -> bytes:
@@ -190,14 +209,14 @@ def unpack_mask(payload: bytes, full_mask: bool, shape: tuple[int, int]) -> tupl
         raise ObicFormatError(f"unknown mask mode {mode}")
     if 5 + g > len(payload):
         raise ObicFormatError(f"mask sub-stream has an impossible grid length {g}")
-    grid = payload[5:5 + g]
+    grid = payload[5 : 5 + g]
     full = None
     if full_mask:
         h, w = shape
         n = h * w
         try:
             d = zlib.decompressobj()
-            raw = d.decompress(payload[5 + g:], (n + 7) // 8 + 1)
+            raw = d.decompress(payload[5 + g :], (n + 7) // 8 + 1)
         except zlib.error:
             raise ObicFormatError("full-resolution mask is damaged") from None
         if len(raw) != (n + 7) // 8:

@@ -15,21 +15,21 @@ from obic_core.errors import ObicError
 
 #: modules that contribute sub-commands, in the order they appear in --help
 COMMAND_MODULES = (
-    "obic_core.codec_cli",          # encode, decode, info, extract
-    "obic_core.segmentation.cli",   # segment
-    "obic_core.compare",            # compare
-    "obic_core.bench",              # bench
+    "obic_core.codec_cli",  # encode, decode, info, extract
+    "obic_core.segmentation.cli",  # segment
+    "obic_core.compare",  # compare
+    "obic_core.bench",  # bench
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="obic", description="Object-based learned image coding (OBIC Studio command line).")
+        prog="obic", description="Object-based learned image coding (OBIC Studio command line)."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register_cli(sub)
-    train = sub.add_parser("train", help="train the codec or the segmentation network",
-                           add_help=False)
+    train = sub.add_parser("train", help="train the codec or the segmentation network", add_help=False)
     train.add_argument("rest", nargs=argparse.REMAINDER)
     train.set_defaults(func=_train)
     return parser

@@ -38,18 +38,18 @@ class EncodeResult:
     data: bytes
     object_quality: float
     background_quality: float
-    reached: bool = True          # False when a target bpp was below the smallest file
-    attempts: int = 1             # real encodes made (rate search)
+    reached: bool = True  # False when a target bpp was below the smallest file
+    attempts: int = 1  # real encodes made (rate search)
     seconds: float = 0.0
-    estimated_bits: dict = field(default_factory=dict)   # per layer, from the coded models
+    estimated_bits: dict = field(default_factory=dict)  # per layer, from the coded models
 
 
 @dataclass
 class Decoded:
-    image: np.ndarray                 # (H, W, 3) uint8
-    mask: np.ndarray                  # (H, W) bool: object region
-    layers: tuple[str, ...]           # layers that were decoded
-    alpha: np.ndarray | None = None   # (H, W) uint8 when only part of the image was decoded
+    image: np.ndarray  # (H, W, 3) uint8
+    mask: np.ndarray  # (H, W) bool: object region
+    layers: tuple[str, ...]  # layers that were decoded
+    alpha: np.ndarray | None = None  # (H, W) uint8 when only part of the image was decoded
 
 
 @dataclass
@@ -81,14 +81,22 @@ class Layout:
         px = self.width * self.height
         layers = {"mask": {"bytes": self.mask_bytes, "bpp": self.mask_bytes * 8 / px}}
         for name, info in self.layers.items():
-            layers[name] = {"bytes": info.bytes, "bpp": info.bytes * 8 / px,
-                            "latent_bytes": info.latent_bytes, "hyper_bytes": info.hyper_bytes}
+            layers[name] = {
+                "bytes": info.bytes,
+                "bpp": info.bytes * 8 / px,
+                "latent_bytes": info.latent_bytes,
+                "hyper_bytes": info.hyper_bytes,
+            }
         return {
-            "width": self.width, "height": self.height, "file_bytes": self.file_bytes,
-            "bpp": self.bpp, "header_bytes": self.header_bytes,
+            "width": self.width,
+            "height": self.height,
+            "file_bytes": self.file_bytes,
+            "bpp": self.bpp,
+            "header_bytes": self.header_bytes,
             "qualities": {"object": self.object_quality, "background": self.background_quality},
             "model": {"name": self.model_name, "id": self.model_id},
-            "full_mask": self.full_mask, "layers": layers,
+            "full_mask": self.full_mask,
+            "layers": layers,
         }
 
 
@@ -113,8 +121,10 @@ def _check_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
         return np.ones(shape, dtype=bool)
     m = np.asarray(mask)
     if m.shape != shape:
-        raise ObicInputError(f"mask is {m.shape[1] if m.ndim > 1 else '?'}×{m.shape[0]} but the image is "
-                             f"{shape[1]}×{shape[0]}; they must match")
+        raise ObicInputError(
+            f"mask is {m.shape[1] if m.ndim > 1 else '?'}×{m.shape[0]} but the image is "
+            f"{shape[1]}×{shape[0]}; they must match"
+        )
     return m > 0
 
 
@@ -138,8 +148,9 @@ class _Prepared:
         self.pixel_mask = mask
 
 
-def _encode_prepared(engine, prep: _Prepared, q_obj: float, q_bkg: float, full_mask: bool,
-                     cancel: Callable[[], bool] | None) -> EncodeResult:
+def _encode_prepared(
+    engine, prep: _Prepared, q_obj: float, q_bkg: float, full_mask: bool, cancel: Callable[[], bool] | None
+) -> EncodeResult:
     from obic_core import coding
 
     t0 = time.perf_counter()
@@ -164,11 +175,19 @@ def _encode_prepared(engine, prep: _Prepared, q_obj: float, q_bkg: float, full_m
         code = engine.encode_layer(name, y_s, m)
         streams[name] = bitstream.pack_layer(code.hyper, code.latent)
         est[name] = code.est_bits
-    container = bitstream.Container(prep.width, prep.height, q_obj, q_bkg,
-                                    bytes.fromhex(engine.model_id), engine.model_name, streams,
-                                    full_mask=full_mask)
-    return EncodeResult(bitstream.serialize(container), q_obj, q_bkg,
-                        seconds=time.perf_counter() - t0, estimated_bits=est)
+    container = bitstream.Container(
+        prep.width,
+        prep.height,
+        q_obj,
+        q_bkg,
+        bytes.fromhex(engine.model_id),
+        engine.model_name,
+        streams,
+        full_mask=full_mask,
+    )
+    return EncodeResult(
+        bitstream.serialize(container), q_obj, q_bkg, seconds=time.perf_counter() - t0, estimated_bits=est
+    )
 
 
 def _lat_tensor(lat: np.ndarray, like):
@@ -196,9 +215,13 @@ def _guard_device(fn):
 
 
 @_guard_device
-def encode_detailed(image: np.ndarray, mask: np.ndarray | None, settings: EncodeSettings = EncodeSettings(),
-                    progress: Callable[[float], None] | None = None,
-                    cancel: Callable[[], bool] | None = None) -> EncodeResult:
+def encode_detailed(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    settings: EncodeSettings = EncodeSettings(),
+    progress: Callable[[float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> EncodeResult:
     """Encode, searching the qualities when ``settings.target_bpp`` is set.
 
     Target mode keeps d = q_obj − q_bkg and bisects a common shift s (q = clip(q + s)),
@@ -226,7 +249,7 @@ def encode_detailed(image: np.ndarray, mask: np.ndarray | None, settings: Encode
         def at(shift: float) -> EncodeResult:
             return _encode_prepared(engine, prep, _q(qo + shift), _q(qb + shift), settings.store_full_mask, cancel)
 
-        lo_s, hi_s = -max(qo, qb), 1 - min(qo, qb)   # below lo_s both are 0, above hi_s both are 1
+        lo_s, hi_s = -max(qo, qb), 1 - min(qo, qb)  # below lo_s both are 0, above hi_s both are 1
         best = at(lo_s)
         attempts = 1
         if len(best.data) > budget:
@@ -256,8 +279,13 @@ def encode_detailed(image: np.ndarray, mask: np.ndarray | None, settings: Encode
         return best
 
 
-def encode(image: np.ndarray, mask: np.ndarray | None, settings: EncodeSettings = EncodeSettings(),
-           progress: Callable[[float], None] | None = None, cancel: Callable[[], bool] | None = None) -> bytes:
+def encode(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    settings: EncodeSettings = EncodeSettings(),
+    progress: Callable[[float], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> bytes:
     """Encode an RGB uint8 image with an object mask (None: single layer) to .obic bytes."""
     return encode_detailed(image, mask, settings, progress, cancel).data
 
@@ -278,8 +306,9 @@ def _latent_grid(c: bitstream.Container) -> np.ndarray:
 
 
 @_guard_device
-def decode(data: bytes, layers: Sequence[str] = LAYER_NAMES, device: str = "auto",
-           weights: str | None = None) -> Decoded:
+def decode(
+    data: bytes, layers: Sequence[str] = LAYER_NAMES, device: str = "auto", weights: str | None = None
+) -> Decoded:
     """Decode the requested layers that the file holds."""
     import torch
 
@@ -294,7 +323,8 @@ def decode(data: bytes, layers: Sequence[str] = LAYER_NAMES, device: str = "auto
     if bytes.fromhex(engine.model_id) != c.model_id:
         raise ObicFormatError(
             f"this file was encoded with model {c.model_name} ({c.model_id.hex()}), but the loaded "
-            f"weights are {engine.model_name} ({engine.model_id}); decode it with those weights (--weights)")
+            f"weights are {engine.model_name} ({engine.model_id}); decode it with those weights (--weights)"
+        )
     lat = _latent_grid(c)
     with engine.lock, torch.no_grad():
         y_dec = torch.zeros(1, engine.config.M, *lat.shape, dtype=torch.float64, device=engine.device)
@@ -310,7 +340,7 @@ def decode(data: bytes, layers: Sequence[str] = LAYER_NAMES, device: str = "auto
             y_dec += y_hat * inv * _lat_tensor(m, y_hat)
             present.append(name)
         x_hat = engine.synthesise(y_dec)[0, :, : c.height, : c.width]
-        img = (x_hat.mul(255).round_().byte().permute(1, 2, 0).cpu().numpy())
+        img = x_hat.mul(255).round_().byte().permute(1, 2, 0).cpu().numpy()
     px_lat = np.repeat(np.repeat(lat, LATENT_STRIDE, 0), LATENT_STRIDE, 1)[: c.height, : c.width]
     covered = np.zeros_like(px_lat)
     if "object" in present:
@@ -338,9 +368,19 @@ def inspect(data: bytes) -> Layout:
         if name in c.streams:
             hyper, latent = bitstream.unpack_layer(c.streams[name], name)
             layers[name] = LayerInfo(len(c.streams[name]), len(latent), len(hyper) + 4)
-    return Layout(c.width, c.height, c.model_name, c.model_id.hex(), c.object_quality,
-                  c.background_quality, len(data), c.header_bytes, len(c.streams["mask"]), layers,
-                  c.full_mask)
+    return Layout(
+        c.width,
+        c.height,
+        c.model_name,
+        c.model_id.hex(),
+        c.object_quality,
+        c.background_quality,
+        len(data),
+        c.header_bytes,
+        len(c.streams["mask"]),
+        layers,
+        c.full_mask,
+    )
 
 
 def extract(data: bytes, layer: str) -> bytes:
@@ -354,5 +394,18 @@ def extract(data: bytes, layer: str) -> bytes:
     return bitstream.serialize(c)
 
 
-__all__ = ["Decoded", "EncodeResult", "EncodeSettings", "LAYER_NAMES", "LayerInfo", "Layout",
-           "ObicError", "decode", "encode", "encode_detailed", "extract", "inspect", "load_codec"]
+__all__ = [
+    "Decoded",
+    "EncodeResult",
+    "EncodeSettings",
+    "LAYER_NAMES",
+    "LayerInfo",
+    "Layout",
+    "ObicError",
+    "decode",
+    "encode",
+    "encode_detailed",
+    "extract",
+    "inspect",
+    "load_codec",
+]

@@ -54,17 +54,27 @@ def cmd_encode(args: argparse.Namespace) -> int:
     for note in loaded.notes:
         print(f"note: {note}", file=sys.stderr)
     mask = resolve_mask(args.mask, loaded.pixels)
-    settings = codec.EncodeSettings(args.object_quality, args.background_quality, args.target_bpp,
-                                    args.device, str(args.weights) if args.weights else None,
-                                    args.full_mask)
+    settings = codec.EncodeSettings(
+        args.object_quality,
+        args.background_quality,
+        args.target_bpp,
+        args.device,
+        str(args.weights) if args.weights else None,
+        args.full_mask,
+    )
     res = codec.encode_detailed(loaded.pixels, mask, settings)
     if not res.reached:
-        print(f"warning: {args.target_bpp} bpp is below the smallest file this image allows; "
-              f"wrote the smallest ({len(res.data) * 8 / loaded.pixels[..., 0].size:.4f} bpp)", file=sys.stderr)
+        print(
+            f"warning: {args.target_bpp} bpp is below the smallest file this image allows; "
+            f"wrote the smallest ({len(res.data) * 8 / loaded.pixels[..., 0].size:.4f} bpp)",
+            file=sys.stderr,
+        )
     write_bytes_atomic(args.output, res.data)
     lay = codec.inspect(res.data)
-    print(f"{args.output}: {lay.file_bytes} bytes, {lay.bpp:.4f} bpp "
-          f"(object q={res.object_quality:.3f}, background q={res.background_quality:.3f}, {res.seconds:.2f} s)")
+    print(
+        f"{args.output}: {lay.file_bytes} bytes, {lay.bpp:.4f} bpp "
+        f"(object q={res.object_quality:.3f}, background q={res.background_quality:.3f}, {res.seconds:.2f} s)"
+    )
     return 0
 
 
@@ -92,12 +102,16 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(json.dumps(info, indent=2))
         return 0
     print(f"{args.input}: {lay.width}×{lay.height}, {lay.file_bytes} bytes, {lay.bpp:.4f} bpp")
-    print(f"  model {lay.model_name} ({lay.model_id}); qualities object {lay.object_quality:.3f}, "
-          f"background {lay.background_quality:.3f}")
+    print(
+        f"  model {lay.model_name} ({lay.model_id}); qualities object {lay.object_quality:.3f}, "
+        f"background {lay.background_quality:.3f}"
+    )
     print(f"  header {lay.header_bytes} B, mask {lay.mask_bytes} B")
     for name, li in lay.layers.items():
-        print(f"  {name:<10} {li.bytes:>8} B  {info['layers'][name]['bpp']:.4f} bpp "
-              f"(latent {li.latent_bytes} B, hyper {li.hyper_bytes} B)")
+        print(
+            f"  {name:<10} {li.bytes:>8} B  {info['layers'][name]['bpp']:.4f} bpp "
+            f"(latent {li.latent_bytes} B, hyper {li.hyper_bytes} B)"
+        )
     return 0
 
 
@@ -117,12 +131,17 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("encode", help="compress an image into a two-layer .obic file")
     p.add_argument("image", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--mask", default="auto",
-                   help="auto (predict the object), none (single layer) or a PNG (non-zero = object)")
+    p.add_argument(
+        "--mask", default="auto", help="auto (predict the object), none (single layer) or a PNG (non-zero = object)"
+    )
     p.add_argument("--object-quality", type=_quality, default=0.75)
     p.add_argument("--background-quality", type=_quality, default=0.25)
-    p.add_argument("--target-bpp", type=float, default=None,
-                   help="largest qualities (keeping their difference) whose file is ≤ this many bpp")
+    p.add_argument(
+        "--target-bpp",
+        type=float,
+        default=None,
+        help="largest qualities (keeping their difference) whose file is ≤ this many bpp",
+    )
     p.add_argument("--full-mask", action="store_true", help="also store the full-resolution mask")
     p.add_argument("--device", **dev)
     p.add_argument("--weights", type=Path, default=None)

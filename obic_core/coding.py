@@ -44,8 +44,9 @@ class HyperTables:
     def __init__(self, lows: np.ndarray, highs: np.ndarray, probs: np.ndarray) -> None:
         self.lows = lows.astype(np.int64)
         self.highs = highs.astype(np.int64)
-        self.models = [Categorical(self._table(probs[c, : highs[c] - lows[c] + 1]), perfect=False)
-                       for c in range(len(lows))]
+        self.models = [
+            Categorical(self._table(probs[c, : highs[c] - lows[c] + 1]), perfect=False) for c in range(len(lows))
+        ]
 
     @staticmethod
     def _table(p: np.ndarray) -> np.ndarray:

@@ -22,8 +22,7 @@ from obic_core.baselines import ALL_CODECS, ObicCancelled, get_codec, parse_code
 from obic_core.errors import ObicInputError
 from obic_core.metrics import image_metrics, timed
 
-__all__ = ["ALL_CODECS", "CompareReport", "CompareResult", "available_codecs", "compare_image",
-           "register_cli"]
+__all__ = ["ALL_CODECS", "CompareReport", "CompareResult", "available_codecs", "compare_image", "register_cli"]
 
 Progress = Callable[[str, float], None] | None
 
@@ -41,18 +40,29 @@ class CompareResult:
     encode_s: float
     decode_s: float
     reached: bool
-    quality: float              # the codec's native setting that produced the file
-    image: np.ndarray           # the reconstruction, (H, W, 3) uint8
-    data: bytes                 # the compressed file
-    extension: str = "bin"      # of the compressed file (obic, heic, j2k, ...)
+    quality: float  # the codec's native setting that produced the file
+    image: np.ndarray  # the reconstruction, (H, W, 3) uint8
+    data: bytes  # the compressed file
+    extension: str = "bin"  # of the compressed file (obic, heic, j2k, ...)
     extra: dict = field(default_factory=dict)  # e.g. hevc HEIF vs payload size, obic layer bpp
 
     def to_json(self, file: str | None = None, stream: str | None = None) -> dict:
-        out = {"codec": self.codec, "bpp": self.bpp, "bytes": self.bytes, "psnr": self.psnr,
-               "ms_ssim": self.ms_ssim, "object_psnr": self.object_psnr,
-               "background_psnr": self.background_psnr, "object_ms_ssim": self.object_ms_ssim,
-               "encode_s": self.encode_s, "decode_s": self.decode_s, "reached": self.reached,
-               "file": file, "quality": self.quality, "stream": stream}
+        out = {
+            "codec": self.codec,
+            "bpp": self.bpp,
+            "bytes": self.bytes,
+            "psnr": self.psnr,
+            "ms_ssim": self.ms_ssim,
+            "object_psnr": self.object_psnr,
+            "background_psnr": self.background_psnr,
+            "object_ms_ssim": self.object_ms_ssim,
+            "encode_s": self.encode_s,
+            "decode_s": self.decode_s,
+            "reached": self.reached,
+            "file": file,
+            "quality": self.quality,
+            "stream": stream,
+        }
         out.update({k: v for k, v in self.extra.items() if k not in out})
         return _finite(out)
 
@@ -83,10 +93,15 @@ class CompareReport:
             png, stream = self.file_names(r) if with_files else (None, None)
             rows.append(r.to_json(png, stream))
         stem = Path(self.image_name).stem or "image"
-        return {"image": self.image_name, "width": self.width, "height": self.height,
-                "target_bpp": self.target_bpp,
-                "mask": f"{stem}_mask.png" if with_files and self.mask is not None else None,
-                "notes": list(self.notes), "results": rows}
+        return {
+            "image": self.image_name,
+            "width": self.width,
+            "height": self.height,
+            "target_bpp": self.target_bpp,
+            "mask": f"{stem}_mask.png" if with_files and self.mask is not None else None,
+            "notes": list(self.notes),
+            "results": rows,
+        }
 
     def save(self, out_dir: str | Path, json_path: str | Path | None = None) -> dict:
         """Write every reconstruction (PNG), compressed file, the mask and the JSON."""
@@ -114,9 +129,14 @@ def available_codecs() -> tuple[str, ...]:
     """
     from PIL import features
 
-    have = {"obic": True, "obic-single": True, "jpeg": True,
-            "jpeg2000": bool(features.check("jpg_2000")), "avif": bool(features.check("avif")),
-            "webp": bool(features.check("webp"))}
+    have = {
+        "obic": True,
+        "obic-single": True,
+        "jpeg": True,
+        "jpeg2000": bool(features.check("jpg_2000")),
+        "avif": bool(features.check("avif")),
+        "webp": bool(features.check("webp")),
+    }
     try:
         import pillow_heif
 
@@ -136,27 +156,66 @@ def _finite(value):
     return value
 
 
-def compare_one(name: str, image: np.ndarray, mask: np.ndarray | None, target_bpp: float, *,
-                object_quality: float = 0.8, background_quality: float = 0.2, device: str = "auto",
-                weights=None, threads: int | None = None, cancel=None) -> CompareResult:
+def compare_one(
+    name: str,
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    target_bpp: float,
+    *,
+    object_quality: float = 0.8,
+    background_quality: float = 0.2,
+    device: str = "auto",
+    weights=None,
+    threads: int | None = None,
+    cancel=None,
+) -> CompareResult:
     """One codec at the target: search, decode (timed), score."""
-    adapter = get_codec(name, mask=mask, object_quality=object_quality,
-                        background_quality=background_quality, device=device, weights=weights,
-                        threads=threads)
+    adapter = get_codec(
+        name,
+        mask=mask,
+        object_quality=object_quality,
+        background_quality=background_quality,
+        device=device,
+        weights=weights,
+        threads=threads,
+    )
     enc = adapter.at_bpp(image, target_bpp, cancel=cancel)
     decoded, decode_s = timed(lambda: adapter.decode(enc.data))
     m = image_metrics(image, decoded, mask)
     extra = {k: v for k, v in enc.extra.items()}
-    return CompareResult(name, enc.bpp, enc.bytes, m["psnr"], m["ms_ssim"], m["object_psnr"],
-                         m["background_psnr"], m["object_ms_ssim"], enc.encode_s, decode_s,
-                         enc.reached, enc.quality, decoded, enc.data, adapter.extension, extra)
+    return CompareResult(
+        name,
+        enc.bpp,
+        enc.bytes,
+        m["psnr"],
+        m["ms_ssim"],
+        m["object_psnr"],
+        m["background_psnr"],
+        m["object_ms_ssim"],
+        enc.encode_s,
+        decode_s,
+        enc.reached,
+        enc.quality,
+        decoded,
+        enc.data,
+        adapter.extension,
+        extra,
+    )
 
 
-def compare_image(image: np.ndarray, mask: np.ndarray | None, target_bpp: float,
-                  codecs: Sequence[str] = ALL_CODECS, object_quality: float = 0.8,
-                  background_quality: float = 0.2, device: str = "auto", progress: Progress = None,
-                  cancel: Callable[[], bool] | None = None, weights=None,
-                  image_name: str = "image") -> CompareReport:
+def compare_image(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    target_bpp: float,
+    codecs: Sequence[str] = ALL_CODECS,
+    object_quality: float = 0.8,
+    background_quality: float = 0.2,
+    device: str = "auto",
+    progress: Progress = None,
+    cancel: Callable[[], bool] | None = None,
+    weights=None,
+    image_name: str = "image",
+) -> CompareReport:
     """Every codec at the same target bpp, scored the same way (see module docstring).
 
     ``progress(stage, fraction)`` is called before each codec and at the end; ``cancel()``
@@ -171,8 +230,10 @@ def compare_image(image: np.ndarray, mask: np.ndarray | None, target_bpp: float,
     if mask is not None:
         mask = np.asarray(mask, dtype=bool)
         if mask.shape != image.shape[:2]:
-            raise ObicInputError(f"mask is {mask.shape[1]}×{mask.shape[0]} but the image is "
-                                 f"{image.shape[1]}×{image.shape[0]}; they must match")
+            raise ObicInputError(
+                f"mask is {mask.shape[1]}×{mask.shape[0]} but the image is "
+                f"{image.shape[1]}×{image.shape[0]}; they must match"
+            )
     codecs = parse_codecs(list(codecs))
     report = progress or (lambda stage, fraction: None)
     notes = []
@@ -183,15 +244,26 @@ def compare_image(image: np.ndarray, mask: np.ndarray | None, target_bpp: float,
         if cancel is not None and cancel():
             raise ObicCancelled("comparison cancelled")
         report(name, i / len(codecs))
-        results.append(compare_one(name, image, mask, target_bpp, object_quality=object_quality,
-                                   background_quality=background_quality, device=device,
-                                   weights=weights, cancel=cancel))
+        results.append(
+            compare_one(
+                name,
+                image,
+                mask,
+                target_bpp,
+                object_quality=object_quality,
+                background_quality=background_quality,
+                device=device,
+                weights=weights,
+                cancel=cancel,
+            )
+        )
         if not results[-1].reached:
-            notes.append(f"{name} cannot get down to {target_bpp:g} bpp on this image; "
-                         f"its smallest file ({results[-1].bpp:.4f} bpp) is shown")
+            notes.append(
+                f"{name} cannot get down to {target_bpp:g} bpp on this image; "
+                f"its smallest file ({results[-1].bpp:.4f} bpp) is shown"
+            )
     if "hevc" in codecs:
-        notes.append("hevc bpp counts the HEVC payload (what BPG would store); "
-                     "heif_bpp is the whole .heic file")
+        notes.append("hevc bpp counts the HEVC payload (what BPG would store); heif_bpp is the whole .heic file")
     report("done", 1.0)
     h, w = image.shape[:2]
     return CompareReport(image_name, w, h, float(target_bpp), results, mask, notes)
@@ -227,15 +299,19 @@ def _fmt(v, spec: str) -> str:
 
 def format_table(report: CompareReport) -> str:
     """The report as a fixed-width text table (what `obic compare` prints)."""
-    head = (f"{'codec':12s} {'bpp':>7s} {'bytes':>7s} {'PSNR':>6s} {'MS-SSIM':>7s} {'obj PSNR':>8s} "
-            f"{'bkg PSNR':>8s} {'obj MS':>7s} {'enc s':>6s} {'dec s':>6s}  reached")
+    head = (
+        f"{'codec':12s} {'bpp':>7s} {'bytes':>7s} {'PSNR':>6s} {'MS-SSIM':>7s} {'obj PSNR':>8s} "
+        f"{'bkg PSNR':>8s} {'obj MS':>7s} {'enc s':>6s} {'dec s':>6s}  reached"
+    )
     lines = [f"{report.image_name}: {report.width}×{report.height}, target {report.target_bpp:g} bpp", head]
     for r in report.results:
-        lines.append(f"{r.codec:12s} {r.bpp:7.4f} {r.bytes:7d} {_fmt(r.psnr, '6.2f')} "
-                     f"{_fmt(r.ms_ssim, '7.4f')} "
-                     f"{_fmt(r.object_psnr, '8.2f')} {_fmt(r.background_psnr, '8.2f')} "
-                     f"{_fmt(r.object_ms_ssim, '7.4f')} {r.encode_s:6.2f} {r.decode_s:6.2f}  "
-                     f"{'yes' if r.reached else 'NO'}")
+        lines.append(
+            f"{r.codec:12s} {r.bpp:7.4f} {r.bytes:7d} {_fmt(r.psnr, '6.2f')} "
+            f"{_fmt(r.ms_ssim, '7.4f')} "
+            f"{_fmt(r.object_psnr, '8.2f')} {_fmt(r.background_psnr, '8.2f')} "
+            f"{_fmt(r.object_ms_ssim, '7.4f')} {r.encode_s:6.2f} {r.decode_s:6.2f}  "
+            f"{'yes' if r.reached else 'NO'}"
+        )
     lines += [f"note: {n}" for n in report.notes]
     return "\n".join(lines)
 
@@ -259,33 +335,52 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if not args.quiet and stage != "done":
             print(f"[{fraction * 100:3.0f}%] {stage} …", file=sys.stderr)
 
-    report = compare_image(loaded.pixels, mask, args.target_bpp, codecs, args.object_quality,
-                           args.background_quality, args.device, progress,
-                           weights=str(args.weights) if args.weights else None,
-                           image_name=Path(args.image).name)
+    report = compare_image(
+        loaded.pixels,
+        mask,
+        args.target_bpp,
+        codecs,
+        args.object_quality,
+        args.background_quality,
+        args.device,
+        progress,
+        weights=str(args.weights) if args.weights else None,
+        image_name=Path(args.image).name,
+    )
     report.save(out_dir, args.json)
     print(format_table(report))
-    print(f"wrote {len(report.results)} reconstructions and "
-          f"{args.json or out_dir / 'compare.json'}")
+    print(f"wrote {len(report.results)} reconstructions and {args.json or out_dir / 'compare.json'}")
     return 0
 
 
 def register_cli(subparsers) -> None:
     p = subparsers.add_parser(
-        "compare", help="every codec at the same bpp on one image (PNGs + JSON)",
+        "compare",
+        help="every codec at the same bpp on one image (PNGs + JSON)",
         description="Encode IMAGE with every codec at the largest file not above --target-bpp, "
-                    "decode, score (PSNR, MS-SSIM, object/background PSNR) and write each "
-                    "reconstruction as PNG plus a JSON report.")
+        "decode, score (PSNR, MS-SSIM, object/background PSNR) and write each "
+        "reconstruction as PNG plus a JSON report.",
+    )
     p.add_argument("image", help="input photo")
     p.add_argument("--target-bpp", type=_positive, required=True, help="file size budget in bits per pixel")
-    p.add_argument("--mask", default="auto",
-                   help="auto (predict), none (single layer, no region metrics) or a mask PNG (default auto)")
-    p.add_argument("--object-quality", type=_quality, default=0.8,
-                   help="obic object q in [0, 1] (default 0.8)")
-    p.add_argument("--background-quality", type=_quality, default=0.2,
-                   help="obic background q in [0, 1] (default 0.2); at the target their difference is kept")
-    p.add_argument("--codecs", nargs="+", default=None,
-                   help=f"codecs to run (names or comma lists; default all: {' '.join(ALL_CODECS)})")
+    p.add_argument(
+        "--mask",
+        default="auto",
+        help="auto (predict), none (single layer, no region metrics) or a mask PNG (default auto)",
+    )
+    p.add_argument("--object-quality", type=_quality, default=0.8, help="obic object q in [0, 1] (default 0.8)")
+    p.add_argument(
+        "--background-quality",
+        type=_quality,
+        default=0.2,
+        help="obic background q in [0, 1] (default 0.2); at the target their difference is kept",
+    )
+    p.add_argument(
+        "--codecs",
+        nargs="+",
+        default=None,
+        help=f"codecs to run (names or comma lists; default all: {' '.join(ALL_CODECS)})",
+    )
     p.add_argument("--out-dir", required=True, help="folder for reconstructions and compare.json")
     p.add_argument("--json", default=None, help="write the JSON here instead of OUT_DIR/compare.json")
     p.add_argument("--device", default="auto", help="obic device: auto, cpu, cuda")

@@ -30,7 +30,7 @@ def shared_data_dir() -> Path | None:
 
 @dataclass(frozen=True)
 class Pair:
-    key: str          # "<dataset>/<stem>", the id used in split files
+    key: str  # "<dataset>/<stem>", the id used in split files
     image: Path
     mask: Path
 
@@ -49,8 +49,9 @@ def find_pairs(folder: Path) -> list[Pair]:
     folder = Path(folder)
     masks = {p.stem: p for p in list_images(folder / "masks")}
     name = dataset_name(folder)
-    return [Pair(f"{name}/{img.stem}", img, masks[img.stem])
-            for img in list_images(folder / "images") if img.stem in masks]
+    return [
+        Pair(f"{name}/{img.stem}", img, masks[img.stem]) for img in list_images(folder / "images") if img.stem in masks
+    ]
 
 
 def refuse_evaluation_data(folder: Path) -> None:
@@ -61,8 +62,7 @@ def refuse_evaluation_data(folder: Path) -> None:
 def validation_keys() -> set[str]:
     if not SPLIT_FILE.exists():
         return set()
-    return {line.strip() for line in SPLIT_FILE.read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
+    return {line.strip() for line in SPLIT_FILE.read_text().splitlines() if line.strip() and not line.startswith("#")}
 
 
 def split_pairs(pairs: list[Pair]) -> tuple[list[Pair], list[Pair]]:

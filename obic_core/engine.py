@@ -62,8 +62,8 @@ def deterministic_kernels(fn):
 class LayerCode:
     hyper: bytes
     latent: bytes
-    y_hat: torch.Tensor          # (1, M, h, w) float64, zero outside the layer
-    est_bits: float              # -log2 likelihood under the coded (snapped) models
+    y_hat: torch.Tensor  # (1, M, h, w) float64, zero outside the layer
+    est_bits: float  # -log2 likelihood under the coded (snapped) models
 
 
 class Engine:
@@ -95,7 +95,7 @@ class Engine:
         self.log_gain = model.log_gain.detach().double().to(self.device)
         self.log_inv_gain = model.log_inv_gain.detach().double().to(self.device)
         self.tables = {n: coding.HyperTables(*model.codecs[n].z_density.probability_tables()) for n in LAYERS}
-        self.lock = threading.Lock()   # one coding job at a time per engine
+        self.lock = threading.Lock()  # one coding job at a time per engine
 
     # -- transforms ------------------------------------------------------------------
     #: images above this many pixels run the transforms in horizontal strips, which bounds
@@ -126,8 +126,8 @@ class Engine:
         out = torch.empty(1, self.config.M, rows, W // 16, dtype=torch.float64, device=self.device)
         for r0, r1 in self._strips(rows):
             a, b = max(0, r0 - halo), min(rows, r1 + halo)
-            y = self.model.g_a(x[:, :, a * s: b * s])
-            out[:, :, r0:r1] = y[:, :, r0 - a: r1 - a].double()
+            y = self.model.g_a(x[:, :, a * s : b * s])
+            out[:, :, r0:r1] = y[:, :, r0 - a : r1 - a].double()
         return out
 
     @torch.no_grad()
@@ -141,7 +141,7 @@ class Engine:
         for r0, r1 in self._strips(rows):
             a, b = max(0, r0 - halo), min(rows, r1 + halo)
             x = self.model.g_s(y[:, :, a:b].float())
-            out[:, :, r0 * s: r1 * s] = x[:, :, (r0 - a) * s: (r1 - a) * s].clamp_(0, 1)
+            out[:, :, r0 * s : r1 * s] = x[:, :, (r0 - a) * s : (r1 - a) * s].clamp_(0, 1)
         return out
 
     def gains(self, q: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -190,20 +190,20 @@ class Engine:
         padded = torch.nn.functional.pad(anchors_grid, (c, c, c, c))
         wp = width + 2 * c
         weight = torch.stack([conv.weight[:, :, i, j] for i, j in taps], dim=2)  # (2M, M, T)
-        weight = weight.reshape(weight.shape[0], -1)                               # (2M, M*T)
+        weight = weight.reshape(weight.shape[0], -1)  # (2M, M*T)
         flat = padded.reshape(padded.shape[0], -1)
         rows = torch.from_numpy(flat_idx // width).to(self.device)
         cols = torch.from_numpy(flat_idx % width).to(self.device)
         out = []
         for s0 in range(0, len(flat_idx), self._CHUNK):
-            r, q = rows[s0:s0 + self._CHUNK], cols[s0:s0 + self._CHUNK]
+            r, q = rows[s0 : s0 + self._CHUNK], cols[s0 : s0 + self._CHUNK]
             gathered = torch.stack([flat[:, (r + i) * wp + (q + j)] for i, j in taps], dim=1)  # (M, T, n)
             out.append(torch.nn.functional.linear(gathered.reshape(-1, gathered.shape[-1]).T, weight, conv.bias))
         return torch.cat(out) if out else torch.zeros(0, weight.shape[0], dtype=flat.dtype, device=self.device)
 
     def _hyper_and_anchor_params(self, coder, z_hat: np.ndarray, sel_a: np.ndarray):
         hyper = coder.h_s(torch.from_numpy(z_hat).unsqueeze(0).to(self.device))[0]
-        hyper_flat = hyper.reshape(hyper.shape[0], -1).T            # (h*w, 2M)
+        hyper_flat = hyper.reshape(hyper.shape[0], -1).T  # (h*w, 2M)
         ia = torch.from_numpy(sel_a).to(self.device)
         means_a, scales_a = self._params_at(coder, hyper_flat[ia], None)
         return hyper_flat, means_a, scales_a
@@ -218,7 +218,7 @@ class Engine:
         z_hat = np.clip(np.round(z), lo, hi) * m_z[None]
         hyper_bytes = coding.encode_hyper(z_hat[:, m_z].astype(np.int64), tables)
         hyper_flat, means_a, scales_a = self._hyper_and_anchor_params(coder, z_hat, sel_a)
-        y_flat = y_s[0].reshape(y_s.shape[1], -1).T                  # (h*w, M)
+        y_flat = y_s[0].reshape(y_s.shape[1], -1).T  # (h*w, M)
         ia, in_ = (torch.from_numpy(v).to(self.device) for v in (sel_a, sel_n))
         sym_a = torch.round(y_flat[ia] - means_a).clamp_(-Y_RANGE, Y_RANGE)
         y_hat_flat = torch.zeros_like(y_flat)
@@ -230,13 +230,16 @@ class Engine:
         enc = coding.LatentEncoder()
         est = 0.0
         for sym, scales in ((sym_a, scales_a), (sym_n, scales_n)):
-            idx = scale_index(scales).T.cpu().numpy()              # channel-major order
+            idx = scale_index(scales).T.cpu().numpy()  # channel-major order
             sy = sym.T.cpu().numpy().astype(np.int64)
             enc.push(sy, idx)
             if sy.size:
                 stds = torch.from_numpy(SCALE_TABLE[idx])
-                est += float(-torch.log2(gaussian_likelihood(torch.from_numpy(sy).double(),
-                                                             torch.zeros(1, dtype=torch.float64), stds)).sum())
+                est += float(
+                    -torch.log2(
+                        gaussian_likelihood(torch.from_numpy(sy).double(), torch.zeros(1, dtype=torch.float64), stds)
+                    ).sum()
+                )
         y_hat = y_hat_flat.T.reshape(1, -1, h, w)
         return LayerCode(hyper_bytes, enc.finish(), y_hat, est)
 

@@ -41,12 +41,13 @@ def check_dimensions(width: int, height: int, what: str = "image") -> None:
     if width * height > max_pixels():
         raise ObicInputError(
             f"{what} has {width * height:,} pixels, more than the budget of {max_pixels():,} "
-            f"(set OBIC_MAX_PIXELS to allow more)")
+            f"(set OBIC_MAX_PIXELS to allow more)"
+        )
 
 
 @dataclass
 class LoadedImage:
-    pixels: np.ndarray                     # (H, W, 3) uint8
+    pixels: np.ndarray  # (H, W, 3) uint8
     notes: list[str] = field(default_factory=list)  # conversions the user should know about
 
 
@@ -89,8 +90,9 @@ def read_image(source: str | Path | bytes) -> LoadedImage:
             try:
                 im = Image.open(fp)
             except (Image.UnidentifiedImageError, ValueError):
-                raise ObicInputError(f"{name} is not an image this program can read "
-                                     f"(PNG, JPEG, WebP, TIFF, BMP)") from None
+                raise ObicInputError(
+                    f"{name} is not an image this program can read (PNG, JPEG, WebP, TIFF, BMP)"
+                ) from None
             check_dimensions(*im.size, what=name)
             try:
                 im.load()
@@ -124,8 +126,9 @@ def read_mask(source: str | Path, shape: tuple[int, int]) -> np.ndarray:
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ObicInputError(f"cannot read mask {source}: {exc}") from None
     if arr.shape != tuple(shape):
-        raise ObicInputError(f"mask {source} is {arr.shape[1]}×{arr.shape[0]} but the image is "
-                             f"{shape[1]}×{shape[0]}; they must match")
+        raise ObicInputError(
+            f"mask {source} is {arr.shape[1]}×{arr.shape[0]} but the image is {shape[1]}×{shape[0]}; they must match"
+        )
     return arr > 0
 
 

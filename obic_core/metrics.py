@@ -161,8 +161,13 @@ def image_metrics(reference: np.ndarray, test: np.ndarray, mask: np.ndarray | No
     without a mask or when the region is empty).
     """
     _check_pair(reference, test)
-    out = {"psnr": psnr(reference, test), "ms_ssim": ms_ssim(reference, test),
-           "object_psnr": None, "background_psnr": None, "object_ms_ssim": None}
+    out = {
+        "psnr": psnr(reference, test),
+        "ms_ssim": ms_ssim(reference, test),
+        "object_psnr": None,
+        "background_psnr": None,
+        "object_ms_ssim": None,
+    }
     if mask is not None:
         mask = np.asarray(mask, dtype=bool)
         out["object_psnr"] = psnr(reference, test, mask)

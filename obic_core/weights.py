@@ -41,8 +41,10 @@ def save_weights(state: dict[str, torch.Tensor], path: Path, card: dict, half: b
     """Write weights (fp16 by default: half the size, validated after rounding) and card."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tensors = {k: (v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu())
-               .contiguous() for k, v in state.items()}
+    tensors = {
+        k: (v.detach().cpu().half() if half and v.is_floating_point() else v.detach().cpu()).contiguous()
+        for k, v in state.items()
+    }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
@@ -69,8 +71,10 @@ class LoadedWeights:
 def load_weights(path: Path) -> LoadedWeights:
     path = Path(path)
     if not path.is_file():
-        raise ObicWeightsError(f"weight file not found: {path} (the default weights ship in "
-                               f"resources/weights/; pass --weights to use others)")
+        raise ObicWeightsError(
+            f"weight file not found: {path} (the default weights ship in "
+            f"resources/weights/; pass --weights to use others)"
+        )
     try:
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
     except Exception as exc:  # safetensors raises several types for damaged files

@@ -25,28 +25,49 @@ def sample_photo() -> Path | None:
     """The first bundled sample photo (PNG or JPEG), if any."""
     if not SAMPLES.is_dir():
         return None
-    photos = sorted(p for p in SAMPLES.iterdir()
-                    if p.suffix.lower() in (".png", ".jpg", ".jpeg") and ".mask." not in p.name)
+    photos = sorted(
+        p for p in SAMPLES.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg") and ".mask." not in p.name
+    )
     return photos[0] if photos else None
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="obic-gui", description="OBIC Studio: object-based image coding.")
     p.add_argument("file", nargs="?", help="a photo (PNG, JPEG, …) or a .obic file to open")
-    p.add_argument("--snapshot", metavar="OUT.png",
-                   help="open FILE, predict the mask, encode and compare at the default settings, "
-                        "save a screenshot of the window and exit")
-    p.add_argument("--snapshot-view", choices=(*VIEWS, "all"), default="main",
-                   help="which tab to capture; 'all' writes OUT-main.png, OUT-compare.png, OUT-stats.png")
+    p.add_argument(
+        "--snapshot",
+        metavar="OUT.png",
+        help="open FILE, predict the mask, encode and compare at the default settings, "
+        "save a screenshot of the window and exit",
+    )
+    p.add_argument(
+        "--snapshot-view",
+        choices=(*VIEWS, "all"),
+        default="main",
+        help="which tab to capture; 'all' writes OUT-main.png, OUT-compare.png, OUT-stats.png",
+    )
     p.add_argument("--snapshot-size", default="1600x1000", metavar="WxH", help="window size for --snapshot")
-    p.add_argument("--snapshot-sweep", action="store_true",
-                   help="also run an RD sweep before the screenshots (slow; fills the RD plot)")
-    p.add_argument("--snapshot-timeout", type=float, default=900.0, metavar="S",
-                   help="give up waiting for results after S seconds (the screenshot is still taken)")
-    p.add_argument("--weights", metavar="FILE.safetensors", default=os.environ.get("OBIC_WEIGHTS"),
-                   help="codec weights to use instead of the shipped ones (also $OBIC_WEIGHTS)")
-    p.add_argument("--settings", metavar="FILE.ini",
-                   help="keep settings in this INI file instead of the user's settings")
+    p.add_argument(
+        "--snapshot-sweep",
+        action="store_true",
+        help="also run an RD sweep before the screenshots (slow; fills the RD plot)",
+    )
+    p.add_argument(
+        "--snapshot-timeout",
+        type=float,
+        default=900.0,
+        metavar="S",
+        help="give up waiting for results after S seconds (the screenshot is still taken)",
+    )
+    p.add_argument(
+        "--weights",
+        metavar="FILE.safetensors",
+        default=os.environ.get("OBIC_WEIGHTS"),
+        help="codec weights to use instead of the shipped ones (also $OBIC_WEIGHTS)",
+    )
+    p.add_argument(
+        "--settings", metavar="FILE.ini", help="keep settings in this INI file instead of the user's settings"
+    )
     return p
 
 
@@ -74,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = AppSettings.at(args.settings) if args.settings else None
     if args.snapshot and settings is None:
         import tempfile
+
         settings = AppSettings.at(Path(tempfile.mkdtemp(prefix="obic-gui-")) / "snapshot.ini")
     window = MainWindow(settings=settings, weights=args.weights)
 
@@ -99,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         window.ask_before_discard = False
         window.show_dialogs = False
         window.resize(w, h)
-        driver = SnapshotDriver(window, args.snapshot, args.snapshot_view, args.snapshot_timeout,
-                                args.snapshot_sweep)
+        driver = SnapshotDriver(window, args.snapshot, args.snapshot_view, args.snapshot_timeout, args.snapshot_sweep)
         # an app that was already running (tests, embedding) keeps running afterwards:
         # a local loop ends here instead of quitting the application
         loop = app if owns_app else QEventLoop()
@@ -112,23 +133,27 @@ def main(argv: list[str] | None = None) -> int:
         return driver.exit_code
 
     window.show()
-    report = os.environ.get("OBIC_GUI_REPORT_SHOWN")   # for bench/gui_responsiveness.py
+    report = os.environ.get("OBIC_GUI_REPORT_SHOWN")  # for bench/gui_responsiveness.py
     if report:
-        def shown() -> None:   # first event-loop turn after show(): the window is on screen
+
+        def shown() -> None:  # first event-loop turn after show(): the window is on screen
             print(f"OBIC_GUI_SHOWN {time.time():.6f} {time.perf_counter() - t0:.6f}", flush=True)
             if report == "quit":
                 window.ask_before_discard = False
                 window.close()
                 app.quit()
+
         QTimer.singleShot(0, shown)
         if report == "quit":
             return app.exec()
-        if report == "mask":   # first mask on screen, then quit
+        if report == "mask":  # first mask on screen, then quit
+
             def masked() -> None:
                 print(f"OBIC_GUI_MASK {time.time():.6f} {time.perf_counter() - t0:.6f}", flush=True)
                 window.ask_before_discard = False
                 window.close()
                 app.quit()
+
             window.mask_ready.connect(lambda: QTimer.singleShot(0, masked))
     QTimer.singleShot(0, window.start_background)
     if target is not None:

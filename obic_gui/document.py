@@ -37,11 +37,11 @@ class MaskEdit(QUndoCommand):
 
 
 class Document(QObject):
-    image_changed = Signal()            # a new photo (or decoded .obic) is open
-    mask_changed = Signal(object)       # Box that changed, or None for "all of it"
-    results_changed = Signal()          # encode outcome / decoded layers / layout changed
-    stale_changed = Signal(bool)        # results no longer match the mask
-    modified_changed = Signal(bool)     # unsaved mask edits
+    image_changed = Signal()  # a new photo (or decoded .obic) is open
+    mask_changed = Signal(object)  # Box that changed, or None for "all of it"
+    results_changed = Signal()  # encode outcome / decoded layers / layout changed
+    stale_changed = Signal(bool)  # results no longer match the mask
+    modified_changed = Signal(bool)  # unsaved mask edits
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -52,13 +52,13 @@ class Document(QObject):
         self.image: np.ndarray | None = None
         self.mask: np.ndarray | None = None
         self.notes: list[str] = []
-        self.generation = 0             # bumps on every open: late job results check it
-        self.obic_data: bytes | None = None      # the opened .obic, or the latest encode
+        self.generation = 0  # bumps on every open: late job results check it
+        self.obic_data: bytes | None = None  # the opened .obic, or the latest encode
         self.obic_saved_path: str | None = None
         self.outcome: EncodeOutcome | None = None
-        self.decoded: DecodeOutcome | None = None   # set when a .obic was opened
+        self.decoded: DecodeOutcome | None = None  # set when a .obic was opened
         self.stale = False
-        self.mask_version = 0           # bumps on every mask change: results remember theirs
+        self.mask_version = 0  # bumps on every mask change: results remember theirs
         self._stroke_before: np.ndarray | None = None
         self._stroke_box: Box | None = None
 
@@ -111,8 +111,7 @@ class Document(QObject):
         self._reset(path)
         self.image = np.ascontiguousarray(outcome.image, dtype=np.uint8)
         h, w = self.image.shape[:2]
-        self.mask = (np.array(outcome.mask, dtype=bool) if outcome.mask is not None
-                     else np.zeros((h, w), bool))
+        self.mask = np.array(outcome.mask, dtype=bool) if outcome.mask is not None else np.zeros((h, w), bool)
         self.decoded = outcome
         self.obic_data = data
         self.obic_saved_path = path
@@ -153,8 +152,7 @@ class Document(QObject):
         if box is None:
             return False
         x0, y0, x1, y1 = box
-        self.undo_stack.push(MaskEdit(self, text, box, self.mask[y0:y1, x0:x1].copy(),
-                                      new[y0:y1, x0:x1].copy()))
+        self.undo_stack.push(MaskEdit(self, text, box, self.mask[y0:y1, x0:x1].copy(), new[y0:y1, x0:x1].copy()))
         return True
 
     def invert_mask(self) -> bool:
@@ -178,8 +176,7 @@ class Document(QObject):
         self._stroke_before = self.mask.copy()
         self._stroke_box = None
 
-    def stroke_segment(self, p0: tuple[float, float], p1: tuple[float, float], radius: float,
-                       value: bool) -> None:
+    def stroke_segment(self, p0: tuple[float, float], p1: tuple[float, float], radius: float, value: bool) -> None:
         if self.mask is None or self._stroke_before is None:
             return
         box = mask_ops.paint_segment(self.mask, p0, p1, radius, value)

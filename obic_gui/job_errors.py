@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 @dataclass
 class JobError:
-    kind: str        # "input" | "format" | "weights" | "memory" | "cancelled" | "crash" | "bug"
+    kind: str  # "input" | "format" | "weights" | "memory" | "cancelled" | "crash" | "bug"
     title: str
     message: str
     details: str = ""
@@ -50,11 +50,13 @@ def describe(exc: BaseException, task: str = "") -> JobError:
     text = str(exc)
     if "OutOfMemoryError" in names or isinstance(exc, MemoryError) or "out of memory" in text.lower():
         where = "the GPU" if ("cuda" in text.lower() or "OutOfMemoryError" in names) else "this machine"
-        return JobError("memory", "Out of memory",
-                        f"{where} ran out of memory. Choose the CPU device, close other programs, "
-                        f"or try a smaller image.", details)
+        return JobError(
+            "memory",
+            "Out of memory",
+            f"{where} ran out of memory. Choose the CPU device, close other programs, or try a smaller image.",
+            details,
+        )
     if "ObicError" in names:
         return JobError("input", "OBIC error", text or type(exc).__name__, details)
     what = f" while {task}" if task else ""
-    return JobError("bug", "Unexpected error",
-                    f"Something went wrong{what}: {type(exc).__name__}: {text}", details)
+    return JobError("bug", "Unexpected error", f"Something went wrong{what}: {type(exc).__name__}: {text}", details)

@@ -52,12 +52,11 @@ class _Bridge(QObject):
     """Lives in the GUI thread; worker threads emit through it (queued connections)."""
 
     progress = Signal(int, str, float)
-    done = Signal(int, object, object)   # job id, result, JobError | None
+    done = Signal(int, object, object)  # job id, result, JobError | None
 
 
 class _ThreadRunner(QRunnable):
-    def __init__(self, bridge: _Bridge, job_id: int, fn, kwargs: dict, cancel: threading.Event,
-                 task: str) -> None:
+    def __init__(self, bridge: _Bridge, job_id: int, fn, kwargs: dict, cancel: threading.Event, task: str) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._bridge, self._id, self._fn, self._kwargs = bridge, job_id, fn, kwargs
@@ -79,8 +78,16 @@ class _ThreadRunner(QRunnable):
 class _ProcessRunner(QRunnable):
     """Waits (in a pool thread) on the worker process's pipe and forwards its messages."""
 
-    def __init__(self, bridge: _Bridge, job_id: int, worker: WorkerProcess, module: str, task: str,
-                 kwargs: dict, cancel: threading.Event) -> None:
+    def __init__(
+        self,
+        bridge: _Bridge,
+        job_id: int,
+        worker: WorkerProcess,
+        module: str,
+        task: str,
+        kwargs: dict,
+        cancel: threading.Event,
+    ) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._bridge, self._id, self._worker = bridge, job_id, worker
@@ -113,10 +120,13 @@ class _ProcessRunner(QRunnable):
                     if self._cancel.is_set():
                         err = JobError("cancelled", "Cancelled", "The job was stopped.")
                     else:
-                        err = JobError("crash", "The worker stopped",
-                                       f"The background worker stopped unexpectedly (exit code {code}); "
-                                       "it will be restarted for the next job. If this repeats, the "
-                                       "image may be too large for this machine's memory.")
+                        err = JobError(
+                            "crash",
+                            "The worker stopped",
+                            f"The background worker stopped unexpectedly (exit code {code}); "
+                            "it will be restarted for the next job. If this repeats, the "
+                            "image may be too large for this machine's memory.",
+                        )
                     self._bridge.done.emit(self._id, None, err)
                     return
                 continue
@@ -136,16 +146,21 @@ class _ProcessRunner(QRunnable):
 class JobManager(QObject):
     """Runs tasks (functions ``task(**kwargs, progress, cancel)``) off the GUI thread."""
 
-    started = Signal(object)                 # JobInfo
-    progress = Signal(object, str, float)    # JobInfo, stage, fraction in [0, 1]
-    finished = Signal(object, object)        # JobInfo, result
-    failed = Signal(object, object)          # JobInfo, JobError
-    cancelled = Signal(object)               # JobInfo
-    busy_changed = Signal(str, bool)         # lane, busy
+    started = Signal(object)  # JobInfo
+    progress = Signal(object, str, float)  # JobInfo, stage, fraction in [0, 1]
+    finished = Signal(object, object)  # JobInfo, result
+    failed = Signal(object, object)  # JobInfo, JobError
+    cancelled = Signal(object)  # JobInfo
+    busy_changed = Signal(str, bool)  # lane, busy
 
-    def __init__(self, parent: QObject | None = None, *, task_module: str = "obic_gui.tasks",
-                 process_lanes: tuple[str, ...] = ("mask", "codec"),
-                 preload: dict[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self,
+        parent: QObject | None = None,
+        *,
+        task_module: str = "obic_gui.tasks",
+        process_lanes: tuple[str, ...] = ("mask", "codec"),
+        preload: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         super().__init__(parent)
         self.task_module = task_module
         self._process_lanes = set(process_lanes)
@@ -187,8 +202,16 @@ class JobManager(QObject):
         if lane in self._workers and not self._closed:
             self._workers[lane].start_async()
 
-    def submit(self, lane: str, tag: str, task: str, kwargs: dict | None = None, *,
-               context: Any = None, when_busy: str = "refuse") -> JobInfo | None:
+    def submit(
+        self,
+        lane: str,
+        tag: str,
+        task: str,
+        kwargs: dict | None = None,
+        *,
+        context: Any = None,
+        when_busy: str = "refuse",
+    ) -> JobInfo | None:
         """Start ``task`` on ``lane``; None when the lane is busy and ``when_busy`` is "refuse"."""
         if lane not in LANES:
             raise ValueError(f"unknown lane {lane!r}")
@@ -242,8 +265,9 @@ class JobManager(QObject):
         event = threading.Event()
         self._running[info.lane] = (info, event)
         if info.lane in self._workers:
-            runner: QRunnable = _ProcessRunner(self._bridge, info.id, self._workers[info.lane],
-                                               self.task_module, task, kwargs, event)
+            runner: QRunnable = _ProcessRunner(
+                self._bridge, info.id, self._workers[info.lane], self.task_module, task, kwargs, event
+            )
         else:
             try:
                 fn = resolve(self.task_module, task)

@@ -52,8 +52,10 @@ from obic_gui.widgets.tools import ToolsPanel
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.ppm *.pgm)"
 OBIC_FILTER = "OBIC files (*.obic)"
-OPEN_FILTER = f"Images and OBIC files (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.obic);;" \
-              f"{IMAGE_FILTER};;{OBIC_FILTER};;All files (*)"
+OPEN_FILTER = (
+    f"Images and OBIC files (*.png *.jpg *.jpeg *.webp *.tif *.tiff *.bmp *.obic);;"
+    f"{IMAGE_FILTER};;{OBIC_FILTER};;All files (*)"
+)
 SWEEP_TARGETS = (0.1, 0.2, 0.35, 0.5, 0.75)
 MAX_OBIC_BYTES = 512 * 1024 * 1024
 
@@ -67,33 +69,42 @@ class MainWindow(QMainWindow):
     """OBIC Studio's window. ``jobs`` and ``settings`` are injectable for tests."""
 
     document_opened = Signal()
-    mask_ready = Signal()                 # the predicted (or refined) mask is on screen
-    results_ready = Signal()              # an encode & compare finished and is shown
-    error_shown = Signal(str, str)        # title, message
+    mask_ready = Signal()  # the predicted (or refined) mask is on screen
+    results_ready = Signal()  # an encode & compare finished and is shown
+    error_shown = Signal(str, str)  # title, message
     job_state_changed = Signal()
 
-    def __init__(self, jobs: JobManager | None = None, settings: AppSettings | None = None,
-                 weights: str | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        jobs: JobManager | None = None,
+        settings: AppSettings | None = None,
+        weights: str | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         #: codec weight file (None: the shipped default); --weights or $OBIC_WEIGHTS
         self.weights = weights
         self.settings = settings or AppSettings()
-        self.jobs = jobs or JobManager(self, preload={
-            "mask": ("obic_gui.tasks", "obic_core.segmentation.predict", "obic_core.segmentation.classic"),
-            "codec": ("obic_gui.tasks", "torch", "obic_core.codec", "obic_core.compare")})
+        self.jobs = jobs or JobManager(
+            self,
+            preload={
+                "mask": ("obic_gui.tasks", "obic_core.segmentation.predict", "obic_core.segmentation.classic"),
+                "codec": ("obic_gui.tasks", "torch", "obic_core.codec", "obic_core.compare"),
+            },
+        )
         self._owns_jobs = jobs is None
         if self._owns_jobs:
             self.jobs.setParent(self)
         self.doc = Document(self)
-        self.ask_before_discard = True      # tests and --snapshot turn the prompts off
-        self.show_dialogs = True            # False: errors go to stderr and the status bar only
+        self.ask_before_discard = True  # tests and --snapshot turn the prompts off
+        self.show_dialogs = True  # False: errors go to stderr and the status bar only
         self.last_error: JobError | None = None
         self._error_box: QMessageBox | None = None
         self._encode_after_mask = False
         self._probe: ProbeOutcome | None = None
         self._sweep: SweepOutcome | None = None
         self._layer_cache: dict[tuple[str, ...], DecodeOutcome] = {}
-        self._tools_wanted = True           # the user's choice; the dock hides off the edit tab
+        self._tools_wanted = True  # the user's choice; the dock hides off the edit tab
         self._probe_requested = False
 
         self.setWindowTitle("OBIC Studio")
@@ -130,14 +141,21 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.stats, "Statistics")
         self.setCentralWidget(self.tabs)
 
-    def _action(self, name: str, text: str, slot=None, shortcut=None, icon_name: str | None = None,
-                tip: str = "", checkable: bool = False) -> QAction:
+    def _action(
+        self,
+        name: str,
+        text: str,
+        slot=None,
+        shortcut=None,
+        icon_name: str | None = None,
+        tip: str = "",
+        checkable: bool = False,
+    ) -> QAction:
         a = QAction(text, self)
         if icon_name:
             a.setIcon(icon(icon_name))
         if shortcut:
-            a.setShortcuts([QKeySequence(s) for s in (shortcut if isinstance(shortcut, (list, tuple))
-                                                      else [shortcut])])
+            a.setShortcuts([QKeySequence(s) for s in (shortcut if isinstance(shortcut, (list, tuple)) else [shortcut])])
         if tip or shortcut:
             keys = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             a.setToolTip(f"{tip or text.replace('&', '').rstrip('.…')}" + (f"  ({keys})" if keys else ""))
@@ -151,16 +169,39 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         self.actions: dict[str, QAction] = {}
         A = self._action
-        A("open", "&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "open",
-          "Open a photo or a .obic file")
-        A("save_obic", "&Save .obic…", self.save_obic_dialog, QKeySequence.StandardKey.Save, "save",
-          "Save the encoded .obic file")
-        A("export_recon", "&Export reconstructions…", self.export_reconstructions_dialog, "Ctrl+E", "export",
-          "Save every codec's reconstruction as PNG")
-        A("import_mask", "Import mask…", self.import_mask_dialog, None, "import-mask",
-          "Load a mask PNG (non-zero = object)")
-        A("export_mask", "Export mask…", self.export_mask_dialog, None, "export-mask",
-          "Save the mask as a PNG (255 = object)")
+        A("open", "&Open…", self.open_dialog, QKeySequence.StandardKey.Open, "open", "Open a photo or a .obic file")
+        A(
+            "save_obic",
+            "&Save .obic…",
+            self.save_obic_dialog,
+            QKeySequence.StandardKey.Save,
+            "save",
+            "Save the encoded .obic file",
+        )
+        A(
+            "export_recon",
+            "&Export reconstructions…",
+            self.export_reconstructions_dialog,
+            "Ctrl+E",
+            "export",
+            "Save every codec's reconstruction as PNG",
+        )
+        A(
+            "import_mask",
+            "Import mask…",
+            self.import_mask_dialog,
+            None,
+            "import-mask",
+            "Load a mask PNG (non-zero = object)",
+        )
+        A(
+            "export_mask",
+            "Export mask…",
+            self.export_mask_dialog,
+            None,
+            "export-mask",
+            "Save the mask as a PNG (255 = object)",
+        )
         A("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
         self.undo_action = self.doc.undo_stack.createUndoAction(self, "&Undo")
@@ -175,47 +216,82 @@ class MainWindow(QMainWindow):
 
         tools = QActionGroup(self)
         for name, text, key, ic, tool, tip in (
-                ("tool_brush", "Brush", "B", "brush", Tool.BRUSH, "Paint the object (right button erases)"),
-                ("tool_eraser", "Eraser", "E", "eraser", Tool.ERASER, "Remove from the object"),
-                ("tool_fill", "Fill", "G", "fill", Tool.FILL,
-                 "Fill a region: left = object, right = background"),
-                ("tool_rect", "Smart box", "R", "rect-refine", Tool.RECT,
-                 "Drag a box around an object: GrabCut snaps the mask to its edges inside the box")):
+            ("tool_brush", "Brush", "B", "brush", Tool.BRUSH, "Paint the object (right button erases)"),
+            ("tool_eraser", "Eraser", "E", "eraser", Tool.ERASER, "Remove from the object"),
+            ("tool_fill", "Fill", "G", "fill", Tool.FILL, "Fill a region: left = object, right = background"),
+            (
+                "tool_rect",
+                "Smart box",
+                "R",
+                "rect-refine",
+                Tool.RECT,
+                "Drag a box around an object: GrabCut snaps the mask to its edges inside the box",
+            ),
+        ):
             a = A(name, text, None, key, ic, tip, checkable=True)
             a.toggled.connect(lambda on, t=tool: on and self.canvas.set_tool(t))
             tools.addAction(a)
         self.actions["tool_brush"].setChecked(True)
         A("brush_smaller", "Smaller brush", lambda: self.canvas.grow_brush(-1), "[")
         A("brush_larger", "Larger brush", lambda: self.canvas.grow_brush(1), "]")
-        A("predict", "Predict again", self.predict_again, "Ctrl+P", "predict",
-          "Predict the object mask again (replaces the mask; undoable)")
-        A("refine_all", "Refine edges", self.refine_whole, "Ctrl+R", "refine",
-          "Snap the whole mask to image edges (GrabCut; undoable)")
+        A(
+            "predict",
+            "Predict again",
+            self.predict_again,
+            "Ctrl+P",
+            "predict",
+            "Predict the object mask again (replaces the mask; undoable)",
+        )
+        A(
+            "refine_all",
+            "Refine edges",
+            self.refine_whole,
+            "Ctrl+R",
+            "refine",
+            "Snap the whole mask to image edges (GrabCut; undoable)",
+        )
         A("invert", "Invert", self.doc.invert_mask, "Ctrl+I", "invert", "Swap object and background")
         A("clear", "Clear", self.doc.clear_mask, "Ctrl+Shift+Delete", "clear", "Empty the mask")
 
-        A("toggle_overlay", "Show mask overlay", self.canvas.set_overlay_visible, "O", "overlay",
-          checkable=True)
+        A("toggle_overlay", "Show mask overlay", self.canvas.set_overlay_visible, "O", "overlay", checkable=True)
         self.actions["toggle_overlay"].setChecked(True)
         A("zoom_fit", "Fit to window", self.zoom_fit, "F", "zoom-fit")
         A("zoom_100", "Actual pixels (100 %)", self.zoom_100, "1", "zoom-100")
         A("zoom_in", "Zoom in", lambda: self._current_view_zoom(1.25), QKeySequence.StandardKey.ZoomIn)
         A("zoom_out", "Zoom out", lambda: self._current_view_zoom(0.8), QKeySequence.StandardKey.ZoomOut)
         for i, name in enumerate(("tab_edit", "tab_compare", "tab_stats")):
-            A(name, self.tabs.tabText(i).replace("&&", "&"),
-              lambda _=False, k=i: self.tabs.setCurrentIndex(k), f"Ctrl+{i + 1}")
+            A(
+                name,
+                self.tabs.tabText(i).replace("&&", "&"),
+                lambda _=False, k=i: self.tabs.setCurrentIndex(k),
+                f"Ctrl+{i + 1}",
+            )
 
-        A("encode", "&Encode && compare", self.encode, ["Ctrl+Return", "Ctrl+Enter"], "encode",
-          "Encode with OBIC and the chosen codecs at the same bitrate")
+        A(
+            "encode",
+            "&Encode && compare",
+            self.encode,
+            ["Ctrl+Return", "Ctrl+Enter"],
+            "encode",
+            "Encode with OBIC and the chosen codecs at the same bitrate",
+        )
         A("cancel", "&Cancel", self.cancel_jobs, "Esc", "cancel", "Stop the running job")
-        A("sweep", "Run RD &sweep", self.run_sweep, None, "sweep",
-          "Encode at several bitrates and plot rate–distortion curves")
+        A(
+            "sweep",
+            "Run RD &sweep",
+            self.run_sweep,
+            None,
+            "sweep",
+            "Encode at several bitrates and plot rate–distortion curves",
+        )
 
     def _build_docks(self) -> None:
         self.tools = ToolsPanel(self.actions)
         self.rate = RatePanel()
-        docks = (("Mask tools", self.tools, Qt.DockWidgetArea.LeftDockWidgetArea, "tools"),
-                 ("Encode", self.rate, Qt.DockWidgetArea.RightDockWidgetArea, "rate"))
+        docks = (
+            ("Mask tools", self.tools, Qt.DockWidgetArea.LeftDockWidgetArea, "tools"),
+            ("Encode", self.rate, Qt.DockWidgetArea.RightDockWidgetArea, "rate"),
+        )
         for title, widget, area, name in docks:
             scroll = QScrollArea()
             scroll.setWidget(widget)
@@ -225,9 +301,11 @@ class MainWindow(QMainWindow):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"dock_{name}")
             dock.setWidget(scroll)
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                             | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+            dock.setFeatures(
+                QDockWidget.DockWidgetFeature.DockWidgetMovable
+                | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                | QDockWidget.DockWidgetFeature.DockWidgetClosable
+            )
             self.addDockWidget(area, dock)
             setattr(self, f"{name}_dock", dock)
         self.tools_dock.setMinimumWidth(260)
@@ -248,12 +326,37 @@ class MainWindow(QMainWindow):
         file.addSeparator()
         file.addAction(a["quit"])
         edit = mb.addMenu("&Edit")
-        for n in ("undo", "redo", None, "tool_brush", "tool_eraser", "tool_fill", "tool_rect", None,
-                  "brush_smaller", "brush_larger", None, "predict", "refine_all", "invert", "clear"):
+        for n in (
+            "undo",
+            "redo",
+            None,
+            "tool_brush",
+            "tool_eraser",
+            "tool_fill",
+            "tool_rect",
+            None,
+            "brush_smaller",
+            "brush_larger",
+            None,
+            "predict",
+            "refine_all",
+            "invert",
+            "clear",
+        ):
             edit.addSeparator() if n is None else edit.addAction(a[n])
         view = mb.addMenu("&View")
-        for n in ("toggle_overlay", None, "zoom_fit", "zoom_100", "zoom_in", "zoom_out", None,
-                  "tab_edit", "tab_compare", "tab_stats"):
+        for n in (
+            "toggle_overlay",
+            None,
+            "zoom_fit",
+            "zoom_100",
+            "zoom_in",
+            "zoom_out",
+            None,
+            "tab_edit",
+            "tab_compare",
+            "tab_stats",
+        ):
             view.addSeparator() if n is None else view.addAction(a[n])
         view.addSeparator()
         view.addAction(self.tools_dock.toggleViewAction())
@@ -270,8 +373,21 @@ class MainWindow(QMainWindow):
         tb.setIconSize(QSize(22, 22))
         tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         tb.setMovable(False)
-        for n in ("open", "save_obic", "export_recon", None, "undo", "redo", None, "zoom_fit", "zoom_100",
-                  "toggle_overlay", None, "encode", "cancel"):
+        for n in (
+            "open",
+            "save_obic",
+            "export_recon",
+            None,
+            "undo",
+            "redo",
+            None,
+            "zoom_fit",
+            "zoom_100",
+            "toggle_overlay",
+            None,
+            "encode",
+            "cancel",
+        ):
             tb.addSeparator() if n is None else tb.addAction(a[n])
         for n in ("zoom_fit", "zoom_100", "undo", "redo", "toggle_overlay"):
             w = tb.widgetForAction(a[n])
@@ -327,7 +443,8 @@ class MainWindow(QMainWindow):
         self.rate.settings_changed.connect(lambda: self.settings.save_rate_settings(self.rate.settings()))
         self.stats.sweep_requested.connect(self.run_sweep)
         self.rate.summary.linkActivated.connect(
-            lambda link: self.tabs.setCurrentIndex(TAB_COMPARE if link == "compare" else TAB_STATS))
+            lambda link: self.tabs.setCurrentIndex(TAB_COMPARE if link == "compare" else TAB_STATS)
+        )
         self.tabs.currentChanged.connect(lambda *_: self._update_actions())
 
     def _restore(self) -> None:
@@ -382,8 +499,7 @@ class MainWindow(QMainWindow):
     def open_dialog(self) -> None:
         if not self.confirm_discard():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open a photo or .obic file", self.settings.last_dir(),
-                                              OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a photo or .obic file", self.settings.last_dir(), OPEN_FILTER)
         if path:
             self.open_path(path, confirm=False)
 
@@ -401,18 +517,22 @@ class MainWindow(QMainWindow):
                     raise OSError(f"the file is {fmt_size(size)}, larger than any .obic this app writes")
                 data = p.read_bytes()
             except OSError as exc:
-                self.show_error(JobError("input", "Cannot open the file",
-                                         f"{p.name}: {getattr(exc, 'strerror', None) or exc}"))
+                self.show_error(
+                    JobError("input", "Cannot open the file", f"{p.name}: {getattr(exc, 'strerror', None) or exc}")
+                )
                 return False
             self.statusBar().showMessage(f"Decoding {p.name}…")
-            self.jobs.submit("codec", "open_obic", "decode_obic",
-                             {"data": data, "layers": ("object", "background"), "device": self._device(),
-                              "weights": self.weights},
-                             context=(str(p), data), when_busy="queue")
+            self.jobs.submit(
+                "codec",
+                "open_obic",
+                "decode_obic",
+                {"data": data, "layers": ("object", "background"), "device": self._device(), "weights": self.weights},
+                context=(str(p), data),
+                when_busy="queue",
+            )
         else:
             self.statusBar().showMessage(f"Opening {p.name}…")
-            self.jobs.submit("io", "load", "load_image", {"path": str(p)}, context=str(p),
-                             when_busy="replace")
+            self.jobs.submit("io", "load", "load_image", {"path": str(p)}, context=str(p), when_busy="replace")
         return True
 
     def _cancel_document_jobs(self) -> None:
@@ -445,7 +565,8 @@ class MainWindow(QMainWindow):
         lo = outcome.layout
         self.layers_bar.set_info(
             f"<b>{Path(path).name}</b> — {lo.width}×{lo.height}, {fmt_bytes(lo.file_bytes)}, "
-            f"{fmt_bpp(lo.bpp)}, decoded in {outcome.decode_s or 0:.2f} s")
+            f"{fmt_bpp(lo.bpp)}, decoded in {outcome.decode_s or 0:.2f} s"
+        )
         self.statusBar().showMessage(f"Decoded {Path(path).name}", 6000)
         self.document_opened.emit()
         self.mask_ready.emit()
@@ -472,9 +593,14 @@ class MainWindow(QMainWindow):
         if not self.doc.is_open:
             return
         tag = "predict_initial" if initial else "predict"
-        self.jobs.submit("mask", tag, "predict_mask",
-                         {"image": self.doc.image, "method": self.tools.chosen_method()},
-                         context=self.doc.generation, when_busy="replace" if initial else "refuse")
+        self.jobs.submit(
+            "mask",
+            tag,
+            "predict_mask",
+            {"image": self.doc.image, "method": self.tools.chosen_method()},
+            context=self.doc.generation,
+            when_busy="replace" if initial else "refuse",
+        )
         self.statusBar().showMessage("Predicting the object mask…")
 
     def predict_again(self) -> None:
@@ -486,9 +612,13 @@ class MainWindow(QMainWindow):
     def refine_whole(self) -> None:
         if not self.doc.is_open or self.jobs.is_busy("mask"):
             return
-        self.jobs.submit("mask", "refine", "refine_mask",
-                         {"image": self.doc.image, "mask": self.doc.mask.copy(), "rect": None},
-                         context=self.doc.generation)
+        self.jobs.submit(
+            "mask",
+            "refine",
+            "refine_mask",
+            {"image": self.doc.image, "mask": self.doc.mask.copy(), "rect": None},
+            context=self.doc.generation,
+        )
         self.statusBar().showMessage("Refining the mask edges…")
 
     def refine_rect(self, rect: tuple[int, int, int, int]) -> None:
@@ -498,9 +628,13 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Wait for the current mask update to finish.", 4000)
             return
         self.canvas.set_busy_rect(rect, "Refining…")
-        self.jobs.submit("mask", "refine_rect", "refine_mask",
-                         {"image": self.doc.image, "mask": self.doc.mask.copy(), "rect": tuple(rect)},
-                         context=self.doc.generation)
+        self.jobs.submit(
+            "mask",
+            "refine_rect",
+            "refine_mask",
+            {"image": self.doc.image, "mask": self.doc.mask.copy(), "rect": tuple(rect)},
+            context=self.doc.generation,
+        )
 
     def _mask_result(self, info: JobInfo, mask: np.ndarray) -> None:
         self.canvas.set_busy_rect(None)
@@ -509,8 +643,12 @@ class MainWindow(QMainWindow):
         if info.tag == "predict_initial" and self.doc.undo_stack.count() == 0:
             self.doc.set_initial_mask(mask)
         else:
-            text = {"predict_initial": "Predicted mask", "predict": "Predict mask",
-                    "refine": "Refine edges", "refine_rect": "Smart box"}.get(info.tag, "Mask")
+            text = {
+                "predict_initial": "Predicted mask",
+                "predict": "Predict mask",
+                "refine": "Refine edges",
+                "refine_rect": "Smart box",
+            }.get(info.tag, "Mask")
             self.doc.replace_mask(mask, text)
         self.statusBar().showMessage("Mask ready — paint to adjust it, then Encode.", 5000)
         self.mask_ready.emit()
@@ -529,14 +667,20 @@ class MainWindow(QMainWindow):
         if self.jobs.has_work("codec", ignore_tags=("probe",)):
             return  # a second click never starts a second job
         if self.jobs.has_work("mask") and not self.doc.is_obic:
-            self._encode_after_mask = True   # encode the mask that is being predicted
+            self._encode_after_mask = True  # encode the mask that is being predicted
             self.rate.set_stage("Waiting for the mask…")
             self._update_actions()
             return
         s = self.rate.settings()
         kwargs = dict(image=self.doc.image, mask=self.doc.mask.copy(), weights=self.weights, **s.job_kwargs())
-        self.jobs.submit("codec", "encode", "encode_compare", kwargs,
-                         context=(self.doc.generation, self.doc.mask_version), when_busy="queue")
+        self.jobs.submit(
+            "codec",
+            "encode",
+            "encode_compare",
+            kwargs,
+            context=(self.doc.generation, self.doc.mask_version),
+            when_busy="queue",
+        )
         self.rate.set_progress("Starting…", 0.0)
         self._update_actions()
 
@@ -545,12 +689,23 @@ class MainWindow(QMainWindow):
             return
         s = self.rate.settings()
         codecs = ("obic", *[c for c in s.codecs if c != "obic"])
-        self.jobs.submit("codec", "sweep", "sweep",
-                         dict(image=self.doc.image, mask=self.doc.mask.copy(), targets=SWEEP_TARGETS,
-                              codecs=codecs, object_quality=s.object_quality,
-                              background_quality=s.background_quality, device=s.device,
-                              weights=self.weights),
-                         context=self.doc.generation, when_busy="queue")
+        self.jobs.submit(
+            "codec",
+            "sweep",
+            "sweep",
+            dict(
+                image=self.doc.image,
+                mask=self.doc.mask.copy(),
+                targets=SWEEP_TARGETS,
+                codecs=codecs,
+                object_quality=s.object_quality,
+                background_quality=s.background_quality,
+                device=s.device,
+                weights=self.weights,
+            ),
+            context=self.doc.generation,
+            when_busy="queue",
+        )
         self.stats.set_sweep_running(True)
         self._update_actions()
 
@@ -562,10 +717,14 @@ class MainWindow(QMainWindow):
         if layers in self._layer_cache:
             self._show_decoded_layers(self._layer_cache[layers])
             return
-        self.jobs.submit("codec", "layers", "decode_obic",
-                         {"data": self.doc.obic_data, "layers": layers, "device": self._device(),
-                          "weights": self.weights},
-                         context=self.doc.generation, when_busy="replace")
+        self.jobs.submit(
+            "codec",
+            "layers",
+            "decode_obic",
+            {"data": self.doc.obic_data, "layers": layers, "device": self._device(), "weights": self.weights},
+            context=self.doc.generation,
+            when_busy="replace",
+        )
 
     def _show_decoded_layers(self, outcome: DecodeOutcome) -> None:
         full = len(outcome.layers) == 2 or outcome.alpha is None
@@ -587,11 +746,17 @@ class MainWindow(QMainWindow):
     # ===================================================================== job signals
     def _on_job_finished(self, info: JobInfo, result: object) -> None:
         handler = {
-            "load": self._loaded, "open_obic": self._obic_opened,
-            "predict_initial": self._mask_result, "predict": self._mask_result,
-            "refine": self._mask_result, "refine_rect": self._mask_result,
-            "encode": self._encoded, "sweep": self._swept, "layers": self._layers_decoded,
-            "probe": self._probed, "export": self._exported,
+            "load": self._loaded,
+            "open_obic": self._obic_opened,
+            "predict_initial": self._mask_result,
+            "predict": self._mask_result,
+            "refine": self._mask_result,
+            "refine_rect": self._mask_result,
+            "encode": self._encoded,
+            "sweep": self._swept,
+            "layers": self._layers_decoded,
+            "probe": self._probed,
+            "export": self._exported,
         }.get(info.tag)
         if handler is not None:
             handler(info, result)
@@ -609,8 +774,12 @@ class MainWindow(QMainWindow):
                 f"PSNR {fmt_db(obic.psnr)} · object {fmt_db(obic.object_psnr)}<br>"
                 f"<a href='compare' style='color:#7fb2f0'>Compare →</a> &nbsp; "
                 f"<a href='stats' style='color:#7fb2f0'>Statistics →</a>"
-                + ("" if obic.reached else "<br><span style='color:#ffb454'>target not reachable: "
-                                           "this is the smallest file</span>"))
+                + (
+                    ""
+                    if obic.reached
+                    else "<br><span style='color:#ffb454'>target not reachable: this is the smallest file</span>"
+                )
+            )
         self.rate.set_stage(f"Done — compared with {len(outcome.figures) - 1} codec(s)")
         self.stats.set_notes(outcome.notes)
         if obic is not None:
@@ -640,8 +809,9 @@ class MainWindow(QMainWindow):
         self.rate.set_problem(f"The codec cannot run yet: {probe.problem}" if probe.problem else None)
 
     def _exported(self, info: JobInfo, paths: list[str]) -> None:
-        self.statusBar().showMessage(f"Wrote {len(paths)} PNG file(s) to {Path(paths[0]).parent}"
-                                     if paths else "Nothing written", 8000)
+        self.statusBar().showMessage(
+            f"Wrote {len(paths)} PNG file(s) to {Path(paths[0]).parent}" if paths else "Nothing written", 8000
+        )
 
     def _on_job_failed(self, info: JobInfo, error: JobError) -> None:
         if info.lane == "mask":
@@ -669,8 +839,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _on_job_started(self, info: JobInfo) -> None:
-        text = {"predict_initial": "Predicting the object mask…", "predict": "Predicting the object mask…",
-                "refine": "Refining the mask edges…"}.get(info.tag)
+        text = {
+            "predict_initial": "Predicting the object mask…",
+            "predict": "Predicting the object mask…",
+            "refine": "Refining the mask edges…",
+        }.get(info.tag)
         if text:
             self.canvas.set_banner(text)
         if info.tag == "load" and not self.doc.is_open:
@@ -705,7 +878,7 @@ class MainWindow(QMainWindow):
         if m is None or m.size == 0:
             self.tools.set_coverage(None)
             return
-        if box is None or not self.doc.stroking:   # cheap enough per stroke end, not per move
+        if box is None or not self.doc.stroking:  # cheap enough per stroke end, not per move
             self.tools.set_coverage(float(m.mean()), float(mask_ops.coded_mask(m).mean()))
 
     def _on_results_changed(self) -> None:
@@ -715,23 +888,32 @@ class MainWindow(QMainWindow):
         figures = []
         if doc.is_open and doc.outcome is not None:
             h, w = doc.shape
-            entries.append(CompareEntry("original", "Original", rgb_to_qimage(doc.image),
-                                        original_caption(w, h)))
+            entries.append(CompareEntry("original", "Original", rgb_to_qimage(doc.image), original_caption(w, h)))
             figures = doc.outcome.figures
             for f in figures:
                 if f.image is not None:
-                    entries.append(CompareEntry(f.codec, codec_label(f.codec), rgb_to_qimage(f.image),
-                                                caption_for(f)))
+                    entries.append(CompareEntry(f.codec, codec_label(f.codec), rgb_to_qimage(f.image), caption_for(f)))
         elif doc.is_obic and doc.layout is not None:
             lo = doc.layout
-            figures = [CodecFigures("obic", lo.file_bytes, lo.bpp, decode_s=doc.decoded.decode_s,
-                                    quality=f"{lo.object_quality:.2f}/{lo.background_quality:.2f}"
-                                    if lo.object_quality is not None else None)]
+            figures = [
+                CodecFigures(
+                    "obic",
+                    lo.file_bytes,
+                    lo.bpp,
+                    decode_s=doc.decoded.decode_s,
+                    quality=f"{lo.object_quality:.2f}/{lo.background_quality:.2f}"
+                    if lo.object_quality is not None
+                    else None,
+                )
+            ]
         self.stats.set_figures(figures)
         if doc.outcome is None:
             self.stats.set_notes([])
-        self.stats.set_rd_hint("A .obic file has no original to measure against: open the photo to "
-                               "compare or sweep." if doc.is_obic else None)
+        self.stats.set_rd_hint(
+            "A .obic file has no original to measure against: open the photo to compare or sweep."
+            if doc.is_obic
+            else None
+        )
         self.compare.set_entries(entries)
         self.compare.set_stale(doc.stale)
         self._update_actions()
@@ -744,8 +926,11 @@ class MainWindow(QMainWindow):
             return False
         if self.doc.stale and self.ask_before_discard:
             answer = QMessageBox.question(
-                self, "Mask changed", "The mask changed since the last encode. Save the last encode "
-                "anyway? (Choose No, then Encode, to save the current mask.)")
+                self,
+                "Mask changed",
+                "The mask changed since the last encode. Save the last encode "
+                "anyway? (Choose No, then Encode, to save the current mask.)",
+            )
             if answer != QMessageBox.StandardButton.Yes:
                 return False
         stem = Path(self.doc.path).stem if self.doc.path else "image"
@@ -779,8 +964,7 @@ class MainWindow(QMainWindow):
         if self.doc.outcome is None and not self.doc.is_obic:
             self.show_error(JobError("input", "Nothing to export", "Encode the image first (Ctrl+Return)."))
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export reconstructions to…",
-                                                  self.settings.last_dir("export"))
+        folder = QFileDialog.getExistingDirectory(self, "Export reconstructions to…", self.settings.last_dir("export"))
         if folder:
             self.settings.set_last_dir(folder, "export")
             self.export_reconstructions(folder)
@@ -822,8 +1006,9 @@ class MainWindow(QMainWindow):
     def import_mask_dialog(self) -> None:
         if self.doc.mask is None:
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Import mask", self.settings.last_dir("mask"),
-                                              "Images (*.png *.bmp *.tif *.tiff *.jpg)")
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import mask", self.settings.last_dir("mask"), "Images (*.png *.bmp *.tif *.tiff *.jpg)"
+        )
         if path:
             self.import_mask(path)
 
@@ -845,11 +1030,13 @@ class MainWindow(QMainWindow):
         """Unsaved mask edits: ask before they are thrown away (True = go ahead)."""
         if not self.doc.modified or not self.ask_before_discard:
             return True
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
-                          f"The mask of {self.doc.name} has unsaved edits.", parent=self)
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "Unsaved changes", f"The mask of {self.doc.name} has unsaved edits.", parent=self
+        )
         box.setInformativeText("Save them as a .obic file (or export the mask) first?")
-        box.setStandardButtons(QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
-                               | QMessageBox.StandardButton.Cancel)
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+        )
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         answer = box.exec()
         if answer == QMessageBox.StandardButton.Discard:
@@ -880,21 +1067,34 @@ class MainWindow(QMainWindow):
         box.open()
 
     def show_shortcuts(self) -> None:
-        rows = [("Open", "Ctrl+O"), ("Save .obic", "Ctrl+S"), ("Undo / Redo", "Ctrl+Z / Ctrl+Shift+Z"),
-                ("Brush / Eraser / Fill / Smart box", "B / E / G / R"), ("Brush size", "[ and ]"),
-                ("Pan", "Space+drag or middle button"), ("Zoom", "mouse wheel (around the cursor)"),
-                ("Fit / 100 %", "F / 1"), ("Mask overlay on/off", "O"), ("Encode & compare", "Ctrl+Return"),
-                ("Cancel", "Esc"), ("Tabs", "Ctrl+1 / Ctrl+2 / Ctrl+3")]
+        rows = [
+            ("Open", "Ctrl+O"),
+            ("Save .obic", "Ctrl+S"),
+            ("Undo / Redo", "Ctrl+Z / Ctrl+Shift+Z"),
+            ("Brush / Eraser / Fill / Smart box", "B / E / G / R"),
+            ("Brush size", "[ and ]"),
+            ("Pan", "Space+drag or middle button"),
+            ("Zoom", "mouse wheel (around the cursor)"),
+            ("Fit / 100 %", "F / 1"),
+            ("Mask overlay on/off", "O"),
+            ("Encode & compare", "Ctrl+Return"),
+            ("Cancel", "Esc"),
+            ("Tabs", "Ctrl+1 / Ctrl+2 / Ctrl+3"),
+        ]
         body = "".join(f"<tr><td>{a}</td><td><b>{b}</b></td></tr>" for a, b in rows)
         html = f"<table cellpadding=4>{body}</table>"
         QMessageBox.information(self, "Keyboard shortcuts", html)
 
     def show_about(self) -> None:
         from obic_gui import __version__
-        QMessageBox.about(self, "About OBIC Studio",
-                          f"<b>OBIC Studio</b> {__version__}<br>Object-based learned image coding: "
-                          "the object and the background are coded as separate layers, each at its "
-                          "own quality.")
+
+        QMessageBox.about(
+            self,
+            "About OBIC Studio",
+            f"<b>OBIC Studio</b> {__version__}<br>Object-based learned image coding: "
+            "the object and the background are coded as separate layers, each at its "
+            "own quality.",
+        )
 
     # ===================================================================== view helpers
     def _current_view_zoom(self, factor: float) -> None:
@@ -942,7 +1142,7 @@ class MainWindow(QMainWindow):
             a[n].setEnabled(open_ and not mask_busy)
         for n in ("invert", "clear", "import_mask", "export_mask"):
             a[n].setEnabled(open_)
-        self.canvas.editable = not mask_busy   # a mask job's result would overwrite the edit
+        self.canvas.editable = not mask_busy  # a mask job's result would overwrite the edit
         a["encode"].setEnabled(open_ and not codec_work and not waiting)
         a["sweep"].setEnabled(open_ and not codec_work and not doc.is_obic)
         running = codec_work or waiting or mask_busy or j.is_busy("io")
@@ -980,10 +1180,16 @@ class MainWindow(QMainWindow):
             return
         self._disposed = True
         j = self.jobs
-        for signal, slot in ((j.finished, self._on_job_finished), (j.failed, self._on_job_failed),
-                             (j.cancelled, self._on_job_cancelled), (j.progress, self._on_job_progress),
-                             (j.busy_changed, self._update_actions), (j.started, self._update_actions),
-                             (j.started, self._on_job_started), (j.busy_changed, self._on_lane_busy)):
+        for signal, slot in (
+            (j.finished, self._on_job_finished),
+            (j.failed, self._on_job_failed),
+            (j.cancelled, self._on_job_cancelled),
+            (j.progress, self._on_job_progress),
+            (j.busy_changed, self._update_actions),
+            (j.started, self._update_actions),
+            (j.started, self._on_job_started),
+            (j.busy_changed, self._on_lane_busy),
+        ):
             try:
                 signal.disconnect(slot)
             except (RuntimeError, TypeError):

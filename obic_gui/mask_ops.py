@@ -39,8 +39,9 @@ def grow_box(box: Box, by: int, shape: tuple[int, int]) -> Box | None:
     return clip_box((box[0] - by, box[1] - by, box[2] + by, box[3] + by), shape)
 
 
-def paint_segment(mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float],
-                  radius: float, value: bool) -> Box | None:
+def paint_segment(
+    mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], radius: float, value: bool
+) -> Box | None:
     """Set every pixel within ``radius`` of the segment p0–p1 (a capsule) to ``value``.
 
     A capsule rather than stamped discs: a fast mouse drag leaves no gaps, and each mouse
@@ -48,8 +49,15 @@ def paint_segment(mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, fl
     """
     r = max(0.5, float(radius))
     (ax, ay), (bx, by) = p0, p1
-    box = clip_box((int(np.floor(min(ax, bx) - r)), int(np.floor(min(ay, by) - r)),
-                    int(np.ceil(max(ax, bx) + r)) + 1, int(np.ceil(max(ay, by) + r)) + 1), mask.shape)
+    box = clip_box(
+        (
+            int(np.floor(min(ax, bx) - r)),
+            int(np.floor(min(ay, by) - r)),
+            int(np.ceil(max(ax, bx) + r)) + 1,
+            int(np.ceil(max(ay, by) + r)) + 1,
+        ),
+        mask.shape,
+    )
     if box is None:
         return None
     x0, y0, x1, y1 = box
@@ -81,8 +89,9 @@ def flood_fill(mask: np.ndarray, x: int, y: int, value: bool) -> Box | None:
 
     work = mask.astype(np.uint8)
     ff = np.zeros((h + 2, w + 2), np.uint8)
-    _, _, _, rect = cv2.floodFill(work, ff, (int(x), int(y)), 1 if value else 0,
-                                  flags=4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8))
+    _, _, _, rect = cv2.floodFill(
+        work, ff, (int(x), int(y)), 1 if value else 0, flags=4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+    )
     region = ff[1:-1, 1:-1].astype(bool)
     mask[region] = value
     rx, ry, rw, rh = rect
@@ -111,7 +120,7 @@ def coded_mask(mask: np.ndarray) -> np.ndarray:
     ph, pw = -(-h // pad) * pad, -(-w // pad) * pad
     padded = np.pad(mask.astype(np.uint8), ((0, ph - h), (0, pw - w)), mode="edge")
     counts = padded.reshape(ph // s, s, pw // s, s).sum(axis=(1, 3), dtype=np.int32)
-    blocks = counts >= round(OBJECT_BLOCK_THRESHOLD * s * s)   # in integers
+    blocks = counts >= round(OBJECT_BLOCK_THRESHOLD * s * s)  # in integers
     full = np.broadcast_to(blocks[:, None, :, None], (ph // s, s, pw // s, s)).reshape(ph, pw)
     return full[:h, :w]
 
@@ -134,8 +143,9 @@ def edges(mask: np.ndarray, width: int = 2) -> np.ndarray:
     return m & ~inner
 
 
-def overlay_bgra(mask: np.ndarray, colour: tuple[int, int, int], opacity: float,
-                 edge_opacity: float = 0.95) -> np.ndarray:
+def overlay_bgra(
+    mask: np.ndarray, colour: tuple[int, int, int], opacity: float, edge_opacity: float = 0.95
+) -> np.ndarray:
     """Premultiplied BGRA overlay (QImage.Format_ARGB32_Premultiplied on little-endian).
 
     The object is tinted at ``opacity`` and its boundary drawn nearly opaque, so the outline

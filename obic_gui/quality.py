@@ -100,9 +100,14 @@ class RateSettings:
 
     __slots__ = ("object_quality", "background_quality", "target_bpp", "device", "codecs")
 
-    def __init__(self, object_quality: float = 0.75, background_quality: float = 0.25,
-                 target_bpp: float | None = None, device: str = "auto",
-                 codecs: tuple[str, ...] = DEFAULT_COMPARE) -> None:
+    def __init__(
+        self,
+        object_quality: float = 0.75,
+        background_quality: float = 0.25,
+        target_bpp: float | None = None,
+        device: str = "auto",
+        codecs: tuple[str, ...] = DEFAULT_COMPARE,
+    ) -> None:
         self.object_quality = float(object_quality)
         self.background_quality = float(background_quality)
         self.target_bpp = None if target_bpp is None else float(target_bpp)
@@ -110,13 +115,16 @@ class RateSettings:
         self.codecs = tuple(codecs)
 
     def job_kwargs(self) -> dict:
-        return {"object_quality": self.object_quality, "background_quality": self.background_quality,
-                "target_bpp": self.target_bpp, "device": self.device,
-                "codecs": ("obic", *[c for c in self.codecs if c != "obic"])}
+        return {
+            "object_quality": self.object_quality,
+            "background_quality": self.background_quality,
+            "target_bpp": self.target_bpp,
+            "device": self.device,
+            "codecs": ("obic", *[c for c in self.codecs if c != "obic"]),
+        }
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, RateSettings) and all(
-            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+        return isinstance(other, RateSettings) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
 
     def __repr__(self) -> str:
         return "RateSettings(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"

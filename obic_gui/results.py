@@ -82,7 +82,7 @@ class EncodeOutcome:
 
     data: bytes
     layout: StreamLayout
-    figures: list[CodecFigures]          # "obic" first, then the compared codecs
+    figures: list[CodecFigures]  # "obic" first, then the compared codecs
     target_bpp: float
     object_quality: float
     background_quality: float
@@ -97,10 +97,10 @@ class EncodeOutcome:
 class DecodeOutcome:
     """A decoded .obic (or some of its layers)."""
 
-    image: np.ndarray                    # (H, W, 3) uint8
-    mask: np.ndarray | None              # (H, W) bool, when the stream carries one
+    image: np.ndarray  # (H, W, 3) uint8
+    mask: np.ndarray | None  # (H, W) bool, when the stream carries one
     layers: tuple[str, ...]
-    alpha: np.ndarray | None             # (H, W) uint8, 255 where decoded (one layer only)
+    alpha: np.ndarray | None  # (H, W) uint8, 255 where decoded (one layer only)
     layout: StreamLayout
     decode_s: float | None = None
 
@@ -129,7 +129,7 @@ class ProbeOutcome:
     codecs: list[str]
     seg_methods: list[str]
     torch_version: str = ""
-    problem: str | None = None           # e.g. missing weights: shown before anyone presses Encode
+    problem: str | None = None  # e.g. missing weights: shown before anyone presses Encode
 
 
 @dataclass

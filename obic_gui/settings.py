@@ -66,7 +66,8 @@ class AppSettings:
             background_quality=_float(q.value("rate/background_quality", 0.25), 0.25),
             target_bpp=None if target in (None, "", "none") else _float(target, 0.25),
             device=str(q.value("rate/device", "auto")),
-            codecs=tuple(codecs or ()))
+            codecs=tuple(codecs or ()),
+        )
 
     def save_rate_settings(self, s: RateSettings) -> None:
         q = self.q

@@ -27,7 +27,7 @@ def snapshot_paths(out: str, view: str) -> dict[str, Path]:
 
 
 class SnapshotDriver(QObject):
-    finished = Signal()   # screenshots written (or given up): the caller ends its event loop
+    finished = Signal()  # screenshots written (or given up): the caller ends its event loop
 
     def __init__(self, window: MainWindow, out: str, view: str, timeout_s: float, sweep: bool = False) -> None:
         super().__init__(window)
@@ -45,7 +45,7 @@ class SnapshotDriver(QObject):
 
     def _on_mask(self) -> None:
         w = self.window
-        if w.doc.is_obic:   # a .obic has no encode to wait for
+        if w.doc.is_obic:  # a .obic has no encode to wait for
             QTimer.singleShot(300, self._capture)
         elif not w.jobs.has_work("codec", ignore_tags=("probe",)) and w.doc.outcome is None:
             w.encode()
@@ -54,7 +54,7 @@ class SnapshotDriver(QObject):
         if self.sweep:
             self.window.run_sweep()
         else:
-            QTimer.singleShot(300, self._capture)   # let the views lay out before grabbing
+            QTimer.singleShot(300, self._capture)  # let the views lay out before grabbing
 
     def _on_job(self, info, result) -> None:
         if info.tag == "sweep":

@@ -37,10 +37,12 @@ def _sub(progress: Progress, stage: str, lo: float, hi: float) -> Callable[..., 
 
     Accepts ``(fraction)`` (codec.encode's form) and ``(stage, fraction)`` (compare's form).
     """
+
     def report(*args) -> None:
         fraction = float(args[-1]) if args else 0.0
         detail = str(args[0]) if len(args) > 1 and args[0] else ""
         progress(f"{stage}: {detail}" if detail else stage, lo + (hi - lo) * max(0.0, min(1.0, fraction)))
+
     return report
 
 
@@ -53,12 +55,16 @@ def _check_cancel(cancel: Cancel) -> None:
 
 def _layout(layout) -> StreamLayout:
     return StreamLayout(
-        width=layout.width, height=layout.height, file_bytes=layout.file_bytes,
-        header_bytes=layout.header_bytes, mask_bytes=layout.mask_bytes,
+        width=layout.width,
+        height=layout.height,
+        file_bytes=layout.file_bytes,
+        header_bytes=layout.header_bytes,
+        mask_bytes=layout.mask_bytes,
         layers={k: LayerBits(v.bytes, v.latent_bytes, v.hyper_bytes) for k, v in layout.layers.items()},
         model_name=getattr(layout, "model_name", ""),
         object_quality=getattr(layout, "object_quality", None),
-        background_quality=getattr(layout, "background_quality", None))
+        background_quality=getattr(layout, "background_quality", None),
+    )
 
 
 def _figures(result) -> CodecFigures:
@@ -66,15 +72,20 @@ def _figures(result) -> CodecFigures:
     img = getattr(result, "image", None)
     quality = getattr(result, "quality", None)
     return CodecFigures(
-        codec=result.codec, bytes=int(result.bytes), bpp=float(result.bpp),
-        psnr=getattr(result, "psnr", None), ms_ssim=getattr(result, "ms_ssim", None),
+        codec=result.codec,
+        bytes=int(result.bytes),
+        bpp=float(result.bpp),
+        psnr=getattr(result, "psnr", None),
+        ms_ssim=getattr(result, "ms_ssim", None),
         object_psnr=getattr(result, "object_psnr", None),
         background_psnr=getattr(result, "background_psnr", None),
         object_ms_ssim=getattr(result, "object_ms_ssim", None),
-        encode_s=getattr(result, "encode_s", None), decode_s=getattr(result, "decode_s", None),
+        encode_s=getattr(result, "encode_s", None),
+        decode_s=getattr(result, "decode_s", None),
         reached=bool(getattr(result, "reached", True)),
         quality=quality if isinstance(quality, (int, float, str)) or quality is None else str(quality),
-        image=None if img is None else np.ascontiguousarray(img, dtype=np.uint8))
+        image=None if img is None else np.ascontiguousarray(img, dtype=np.uint8),
+    )
 
 
 # -- io lane -------------------------------------------------------------------------------
@@ -92,8 +103,9 @@ def read_mask_file(path: str, shape: tuple[int, int], progress: Progress, cancel
     return read_mask(path, tuple(shape))
 
 
-def write_pngs(items: Sequence[tuple[str, np.ndarray, np.ndarray | None]], progress: Progress,
-               cancel: Cancel) -> list[str]:
+def write_pngs(
+    items: Sequence[tuple[str, np.ndarray, np.ndarray | None]], progress: Progress, cancel: Cancel
+) -> list[str]:
     """Write (path, pixels, alpha) PNGs atomically; returns the paths written."""
     from obic_core.imageio import write_png
 
@@ -134,8 +146,13 @@ def predict_mask(image: np.ndarray, method: str, progress: Progress, cancel: Can
     return np.ascontiguousarray(mask, dtype=bool)
 
 
-def refine_mask(image: np.ndarray, mask: np.ndarray | None, rect: tuple[int, int, int, int] | None,
-                progress: Progress, cancel: Cancel) -> np.ndarray:
+def refine_mask(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    rect: tuple[int, int, int, int] | None,
+    progress: Progress,
+    cancel: Cancel,
+) -> np.ndarray:
     """GrabCut snap of the whole mask, or — with ``rect`` = (x0, y0, x1, y1) — GrabCut of the
     object inside that box, which then replaces the mask inside the box (outside is kept)."""
     refine = _segmentation("refine_mask")
@@ -174,8 +191,7 @@ def probe(progress: Progress, cancel: Cancel, weights: str | None = None) -> Pro
     except Exception as exc:  # noqa: BLE001 - shown as a hint in the rate panel
         problem = str(exc) or type(exc).__name__
     # str(): torch.__version__ is a TorchVersion, and unpickling one would import torch in the GUI
-    return ProbeOutcome(devices, [str(c) for c in codecs], [str(m) for m in methods], str(torch.__version__),
-                        problem)
+    return ProbeOutcome(devices, [str(c) for c in codecs], [str(m) for m in methods], str(torch.__version__), problem)
 
 
 def _metrics(original: np.ndarray, recon: np.ndarray, mask: np.ndarray | None) -> dict:
@@ -184,30 +200,45 @@ def _metrics(original: np.ndarray, recon: np.ndarray, mask: np.ndarray | None) -
     return image_metrics(original, recon, mask)
 
 
-def encode_compare(image: np.ndarray, mask: np.ndarray | None, object_quality: float,
-                   background_quality: float, target_bpp: float | None, device: str,
-                   codecs: Sequence[str], progress: Progress, cancel: Cancel,
-                   weights: str | None = None) -> EncodeOutcome:
+def encode_compare(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    object_quality: float,
+    background_quality: float,
+    target_bpp: float | None,
+    device: str,
+    codecs: Sequence[str],
+    progress: Progress,
+    cancel: Cancel,
+    weights: str | None = None,
+) -> EncodeOutcome:
     """Encode with OBIC, decode, score, then run the chosen codecs at the same bitrate."""
     from obic_core import codec
 
     h, w = image.shape[:2]
-    settings = codec.EncodeSettings(object_quality=object_quality, background_quality=background_quality,
-                                    target_bpp=target_bpp, device=device, weights=weights)
+    settings = codec.EncodeSettings(
+        object_quality=object_quality,
+        background_quality=background_quality,
+        target_bpp=target_bpp,
+        device=device,
+        weights=weights,
+    )
     others = [c for c in codecs if c != "obic"]
     enc_end = 0.4 if others else 0.8
     progress("Loading the codec", 0.0)
     t0 = time.perf_counter()
     encoder = getattr(codec, "encode_detailed", None)
     if encoder is not None:
-        res = encoder(image, mask, settings, progress=_sub(progress, "Encoding OBIC", 0.02, enc_end * 0.8),
-                      cancel=cancel)
+        res = encoder(
+            image, mask, settings, progress=_sub(progress, "Encoding OBIC", 0.02, enc_end * 0.8), cancel=cancel
+        )
         data, reached = res.data, bool(getattr(res, "reached", True))
         q_obj = float(getattr(res, "object_quality", object_quality))
         q_bkg = float(getattr(res, "background_quality", background_quality))
     else:
-        data = codec.encode(image, mask, settings,
-                            progress=_sub(progress, "Encoding OBIC", 0.02, enc_end * 0.8), cancel=cancel)
+        data = codec.encode(
+            image, mask, settings, progress=_sub(progress, "Encoding OBIC", 0.02, enc_end * 0.8), cancel=cancel
+        )
         reached, q_obj, q_bkg = True, object_quality, background_quality
     enc_s = time.perf_counter() - t0
     _check_cancel(cancel)
@@ -219,27 +250,52 @@ def encode_compare(image: np.ndarray, mask: np.ndarray | None, object_quality: f
     _check_cancel(cancel)
     progress("Measuring OBIC", enc_end * 0.9)
     m = _metrics(image, decoded.image, mask)
-    obic = CodecFigures(codec="obic", bytes=len(data), bpp=len(data) * 8 / (h * w), encode_s=enc_s,
-                        decode_s=dec_s, reached=reached, quality=f"{q_obj:.2f}/{q_bkg:.2f}",
-                        image=np.ascontiguousarray(decoded.image), **m)
+    obic = CodecFigures(
+        codec="obic",
+        bytes=len(data),
+        bpp=len(data) * 8 / (h * w),
+        encode_s=enc_s,
+        decode_s=dec_s,
+        reached=reached,
+        quality=f"{q_obj:.2f}/{q_bkg:.2f}",
+        image=np.ascontiguousarray(decoded.image),
+        **m,
+    )
     figures = [obic]
     notes: list[str] = []
     if others:
         from obic_core import compare
 
         report = compare.compare_image(
-            image, mask, obic.bpp, codecs=tuple(others), object_quality=q_obj,
-            background_quality=q_bkg, device=device, weights=weights,
-            progress=_sub(progress, "Comparing", enc_end, 1.0), cancel=cancel)
+            image,
+            mask,
+            obic.bpp,
+            codecs=tuple(others),
+            object_quality=q_obj,
+            background_quality=q_bkg,
+            device=device,
+            weights=weights,
+            progress=_sub(progress, "Comparing", enc_end, 1.0),
+            cancel=cancel,
+        )
         figures += [_figures(r) for r in report.results]
         notes += [str(n) for n in getattr(report, "notes", []) or []]
     progress("Done", 1.0)
-    return EncodeOutcome(data=data, layout=layout, figures=figures, target_bpp=obic.bpp,
-                         object_quality=q_obj, background_quality=q_bkg, device=device, notes=notes)
+    return EncodeOutcome(
+        data=data,
+        layout=layout,
+        figures=figures,
+        target_bpp=obic.bpp,
+        object_quality=q_obj,
+        background_quality=q_bkg,
+        device=device,
+        notes=notes,
+    )
 
 
-def decode_obic(data: bytes, layers: Sequence[str], device: str, progress: Progress,
-                cancel: Cancel, weights: str | None = None) -> DecodeOutcome:
+def decode_obic(
+    data: bytes, layers: Sequence[str], device: str, progress: Progress, cancel: Cancel, weights: str | None = None
+) -> DecodeOutcome:
     """Decode a .obic (validating it first, so a corrupt file fails fast and readably)."""
     from obic_core import codec
 
@@ -250,13 +306,23 @@ def decode_obic(data: bytes, layers: Sequence[str], device: str, progress: Progr
     dec = codec.decode(data, layers=tuple(layers), device=device, weights=weights)
     mask = None if dec.mask is None else np.ascontiguousarray(dec.mask, dtype=bool)
     alpha = None if dec.alpha is None else np.ascontiguousarray(dec.alpha, dtype=np.uint8)
-    return DecodeOutcome(np.ascontiguousarray(dec.image), mask, tuple(dec.layers), alpha, layout,
-                         time.perf_counter() - t0)
+    return DecodeOutcome(
+        np.ascontiguousarray(dec.image), mask, tuple(dec.layers), alpha, layout, time.perf_counter() - t0
+    )
 
 
-def sweep(image: np.ndarray, mask: np.ndarray | None, targets: Sequence[float], codecs: Sequence[str],
-          object_quality: float, background_quality: float, device: str, progress: Progress,
-          cancel: Cancel, weights: str | None = None) -> SweepOutcome:
+def sweep(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    targets: Sequence[float],
+    codecs: Sequence[str],
+    object_quality: float,
+    background_quality: float,
+    device: str,
+    progress: Progress,
+    cancel: Cancel,
+    weights: str | None = None,
+) -> SweepOutcome:
     """RD points of this image: every codec at each target bitrate (reconstructions dropped)."""
     from obic_core import compare
 
@@ -265,12 +331,21 @@ def sweep(image: np.ndarray, mask: np.ndarray | None, targets: Sequence[float], 
     for i, t in enumerate(targets):
         _check_cancel(cancel)
         report = compare.compare_image(
-            image, mask, float(t), codecs=tuple(codecs), object_quality=object_quality,
-            background_quality=background_quality, device=device, weights=weights,
-            progress=_sub(progress, f"Sweep {i + 1}/{n} at {t:.2f} bpp", i / n, (i + 1) / n), cancel=cancel)
+            image,
+            mask,
+            float(t),
+            codecs=tuple(codecs),
+            object_quality=object_quality,
+            background_quality=background_quality,
+            device=device,
+            weights=weights,
+            progress=_sub(progress, f"Sweep {i + 1}/{n} at {t:.2f} bpp", i / n, (i + 1) / n),
+            cancel=cancel,
+        )
         for r in report.results:
             curves.setdefault(r.codec, []).append(
-                RDPoint(float(r.bpp), r.psnr, r.ms_ssim, getattr(r, "object_psnr", None)))
+                RDPoint(float(r.bpp), r.psnr, r.ms_ssim, getattr(r, "object_psnr", None))
+            )
     for pts in curves.values():
         pts.sort(key=lambda p: p.bpp)
     return SweepOutcome(curves, [float(t) for t in targets])

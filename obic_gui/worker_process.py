@@ -59,8 +59,9 @@ class GuardedUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):
         root = module.split(".", 1)[0]
         if root not in ALLOWED_MODULES:
-            raise pickle.UnpicklingError(f"a worker result refers to {module}.{name}; tasks must return "
-                                         f"plain data (numpy, obic_gui.results)")
+            raise pickle.UnpicklingError(
+                f"a worker result refers to {module}.{name}; tasks must return plain data (numpy, obic_gui.results)"
+            )
         return super().find_class(module, name)
 
 
@@ -116,7 +117,7 @@ class _CancelFlag:
                 elif msg and msg[0] == "quit":
                     raise SystemExit(0)
         except (EOFError, OSError):
-            raise SystemExit(0) from None   # the parent is gone: nobody wants the result
+            raise SystemExit(0) from None  # the parent is gone: nobody wants the result
         return self.set
 
 
@@ -217,8 +218,11 @@ class WorkerProcess:
             env = dict(os.environ)
             # the child sees the same modules as the parent (tests add task modules to sys.path)
             env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
-            proc = subprocess.Popen([sys.executable, "-m", "obic_gui.worker_process", str(listener.address),
-                                     *self._preload], stdin=subprocess.PIPE, env=env)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "obic_gui.worker_process", str(listener.address), *self._preload],
+                stdin=subprocess.PIPE,
+                env=env,
+            )
             try:
                 proc.stdin.write(authkey.hex().encode() + b"\n")
                 proc.stdin.close()
@@ -240,7 +244,7 @@ class WorkerProcess:
         while t.is_alive():
             t.join(0.05)
             if proc.poll() is not None or time.monotonic() > deadline:
-                listener.close()   # unblocks accept()
+                listener.close()  # unblocks accept()
                 t.join(1.0)
                 raise OSError(f"the worker process did not start (exit code {proc.poll()})")
         conn = got[0] if got else None

@@ -37,7 +37,8 @@ def _assert_close_below(codec: Codec, image: np.ndarray, target: float, enc) -> 
     assert codec.integer, f"{codec.name}: continuous knob should land within 10 % ({enc.bytes} vs {limit})"
     assert enc.quality < codec.q_max
     assert codec.encode_at(image, enc.quality + 1).bytes > limit, (
-        f"{codec.name} stopped at q={enc.quality} ({enc.bytes} B) though q+1 fits under {limit:.0f} B")
+        f"{codec.name} stopped at q={enc.quality} ({enc.bytes} B) though q+1 fits under {limit:.0f} B"
+    )
 
 
 @pytest.mark.parametrize("name", BASELINES)
@@ -58,7 +59,7 @@ def test_unreachable_target_reports_smallest_file(photo, name):
     codec = get_codec(name, threads=1)
     enc = codec.at_bpp(photo, 0.002)
     assert not enc.reached
-    assert enc.bpp > 0.002                       # honest: bigger than asked, and flagged
+    assert enc.bpp > 0.002  # honest: bigger than asked, and flagged
     if name != "hevc":
         assert enc.bytes == codec.encode_at(photo, codec.q_min).bytes
 
@@ -75,7 +76,7 @@ def test_hevc_counts_payload_and_keeps_heif_size(photo):
     heif = enc.extra["heif_bytes"]
     assert enc.bytes == enc.extra["payload_bytes"] == hevc_payload_bytes(enc.data)
     assert heif == len(enc.data)
-    assert 150 < heif - enc.bytes < 1000          # the container: ftyp + meta boxes
+    assert 150 < heif - enc.bytes < 1000  # the container: ftyp + meta boxes
     assert enc.extra["chroma"] in ("4:2:0", "4:4:4")
     alts = enc.extra["alternatives"]
     assert set(alts) == {"4:2:0", "4:4:4"}
@@ -134,7 +135,7 @@ class FakeCodec(Codec):
         raise NotImplementedError
 
 
-IMG = np.zeros((8, 8, 3), np.uint8)              # 64 px: 1 byte = 0.125 bpp
+IMG = np.zeros((8, 8, 3), np.uint8)  # 64 px: 1 byte = 0.125 bpp
 
 
 @settings(max_examples=200, deadline=None)
@@ -148,7 +149,7 @@ def test_search_finds_largest_fitting_file_for_monotone_sizes(steps, limit_bytes
         assert enc.reached and enc.bytes == max(fitting)
     else:
         assert not enc.reached and enc.bytes == sizes[0]
-    assert codec.calls <= 10                     # bisection, not a scan of 101 settings
+    assert codec.calls <= 10  # bisection, not a scan of 101 settings
 
 
 @settings(max_examples=200, deadline=None)
@@ -179,7 +180,7 @@ def trained(obic_weights) -> bool:
 def _mask(image):
     h, w = image.shape[:2]
     m = np.zeros((h, w), bool)
-    m[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = True
+    m[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4] = True
     return m
 
 
@@ -187,15 +188,16 @@ def test_obic_two_layers_keep_the_quality_difference(photo, obic_weights, traine
     from obic_core import codec
 
     mask = _mask(photo)
-    adapter = get_codec("obic", mask=mask, object_quality=0.8, background_quality=0.2,
-                        device="cpu", weights=obic_weights)
+    adapter = get_codec(
+        "obic", mask=mask, object_quality=0.8, background_quality=0.2, device="cpu", weights=obic_weights
+    )
     enc = adapter.at_bpp(photo, 0.3)
     assert enc.bytes == len(enc.data)
     lay = codec.inspect(enc.data)
     assert set(lay.layers) == {"object", "background"}
     if enc.reached:
         assert enc.bpp <= 0.3
-        if 0 < lay.background_quality and lay.object_quality < 1:   # not clipped at an end
+        if 0 < lay.background_quality and lay.object_quality < 1:  # not clipped at an end
             assert lay.object_quality - lay.background_quality == pytest.approx(0.6, abs=1e-3)
     if trained and enc.reached:
         assert enc.bpp >= 0.9 * 0.3 or lay.object_quality >= 1.0 - 1e-3

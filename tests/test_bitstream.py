@@ -21,8 +21,14 @@ def make(streams, w=100, h=60, name="m"):
 
 
 @settings(max_examples=80, deadline=None)
-@given(streams_st, st.integers(1, 30000), st.integers(1, 30000), st.text(min_size=1, max_size=20),
-       st.floats(0, 1), st.floats(0, 1))
+@given(
+    streams_st,
+    st.integers(1, 30000),
+    st.integers(1, 30000),
+    st.text(min_size=1, max_size=20),
+    st.floats(0, 1),
+    st.floats(0, 1),
+)
 def test_round_trip(streams, w, h, name, qo, qb):
     if len(name.encode()) > 64:
         return

@@ -21,8 +21,25 @@ def test_encode_decode_info_extract(tmp_path, small_image, small_mask, capsys):
     img = write_image(tmp_path / "in.png", small_image)
     mask = write_image(tmp_path / "mask.png", (small_mask * 255).astype(np.uint8))
     out = tmp_path / "x.obic"
-    assert main(["encode", str(img), "-o", str(out), "--mask", str(mask), "--object-quality", "0.9",
-                 "--background-quality", "0.1", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "encode",
+                str(img),
+                "-o",
+                str(out),
+                "--mask",
+                str(mask),
+                "--object-quality",
+                "0.9",
+                "--background-quality",
+                "0.1",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["info", str(out), "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
@@ -44,8 +61,7 @@ def test_encode_decode_info_extract(tmp_path, small_image, small_mask, capsys):
     rgba = np.asarray(Image.open(tmp_path / "obj.png"))
     assert rgba.shape[2] == 4 and 0 < (rgba[..., 3] > 0).mean() < 1
     # the background layer is gone from the extracted file
-    assert main(["decode", str(obj), "-o", str(tmp_path / "b.png"), "--layer", "background",
-                 "--device", "cpu"]) == 2
+    assert main(["decode", str(obj), "-o", str(tmp_path / "b.png"), "--layer", "background", "--device", "cpu"]) == 2
 
 
 def test_mask_none_is_single_layer(tmp_path, small_image, capsys):

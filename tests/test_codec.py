@@ -113,8 +113,9 @@ def test_target_bpp_never_exceeds_target(small_image, small_mask):
 
     low, high = bpp(0.0, 0.0), bpp(1.0, 0.6)
     for target in (low * 1.3, (low + high) / 2):
-        res = codec.encode_detailed(small_image, small_mask,
-                                    codec.EncodeSettings(0.8, 0.4, target_bpp=target, device="cpu"))
+        res = codec.encode_detailed(
+            small_image, small_mask, codec.EncodeSettings(0.8, 0.4, target_bpp=target, device="cpu")
+        )
         got = len(res.data) * 8 / px
         assert res.reached and got <= target
         assert got >= 0.85 * target  # the bisection lands close below the target

@@ -13,10 +13,20 @@ from obic_core import bench, cli, compare
 from obic_core.baselines import ObicCancelled
 
 FAST = ["jpeg", "webp", "jpeg2000", "hevc"]
-ROW_KEYS = {"codec": str, "bpp": float, "bytes": int, "psnr": (float, type(None)),
-            "ms_ssim": (float, type(None)), "object_psnr": (float, type(None)),
-            "background_psnr": (float, type(None)), "object_ms_ssim": (float, type(None)),
-            "encode_s": float, "decode_s": float, "reached": bool, "file": str}
+ROW_KEYS = {
+    "codec": str,
+    "bpp": float,
+    "bytes": int,
+    "psnr": (float, type(None)),
+    "ms_ssim": (float, type(None)),
+    "object_psnr": (float, type(None)),
+    "background_psnr": (float, type(None)),
+    "object_ms_ssim": (float, type(None)),
+    "encode_s": float,
+    "decode_s": float,
+    "reached": bool,
+    "file": str,
+}
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -65,7 +75,7 @@ def test_compare_image_rows_and_progress(photo, mask):
 
 
 def test_available_codecs_here():
-    assert compare.available_codecs() == compare.ALL_CODECS   # every library is installed here
+    assert compare.available_codecs() == compare.ALL_CODECS  # every library is installed here
 
 
 def test_compare_without_mask_has_no_region_metrics(photo):
@@ -91,14 +101,30 @@ def test_compare_cli_json_schema(tmp_path, photo, mask, monkeypatch, obic_weight
     Image.fromarray(photo).save(img_path)
     Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)).save(mask_path)
     out = tmp_path / "out"
-    argv = ["compare", str(img_path), "--target-bpp", "0.3", "--mask", str(mask_path), "--out-dir",
-            str(out), "--json", str(tmp_path / "r.json"), "--device", "cpu", "--quiet",
-            "--codecs", "obic", "obic-single", *FAST]
+    argv = [
+        "compare",
+        str(img_path),
+        "--target-bpp",
+        "0.3",
+        "--mask",
+        str(mask_path),
+        "--out-dir",
+        str(out),
+        "--json",
+        str(tmp_path / "r.json"),
+        "--device",
+        "cpu",
+        "--quiet",
+        "--codecs",
+        "obic",
+        "obic-single",
+        *FAST,
+    ]
     if obic_weights:
         argv += ["--weights", obic_weights]
     assert run_cli(argv, monkeypatch) == 0
     text = (tmp_path / "r.json").read_text()
-    assert "NaN" not in text and "Infinity" not in text           # strict JSON
+    assert "NaN" not in text and "Infinity" not in text  # strict JSON
     doc = json.loads(text)
     assert {"image", "width", "height", "target_bpp", "results"} <= set(doc)
     assert (doc["image"], doc["width"], doc["height"], doc["target_bpp"]) == ("photo.png", 384, 256, 0.3)
@@ -121,13 +147,43 @@ def test_compare_cli_json_schema(tmp_path, photo, mask, monkeypatch, obic_weight
 
 
 def test_compare_cli_errors_exit_2(tmp_path, monkeypatch, capsys):
-    assert run_cli(["compare", str(tmp_path / "missing.png"), "--target-bpp", "0.2", "--mask", "none",
-                    "--out-dir", str(tmp_path / "o")], monkeypatch) == 2
+    assert (
+        run_cli(
+            [
+                "compare",
+                str(tmp_path / "missing.png"),
+                "--target-bpp",
+                "0.2",
+                "--mask",
+                "none",
+                "--out-dir",
+                str(tmp_path / "o"),
+            ],
+            monkeypatch,
+        )
+        == 2
+    )
     assert "error" in capsys.readouterr().err
     img = tmp_path / "a.png"
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(img)
-    assert run_cli(["compare", str(img), "--target-bpp", "0.2", "--mask", "none", "--codecs", "bpg",
-                    "--out-dir", str(tmp_path / "o")], monkeypatch) == 2
+    assert (
+        run_cli(
+            [
+                "compare",
+                str(img),
+                "--target-bpp",
+                "0.2",
+                "--mask",
+                "none",
+                "--codecs",
+                "bpg",
+                "--out-dir",
+                str(tmp_path / "o"),
+            ],
+            monkeypatch,
+        )
+        == 2
+    )
     with pytest.raises(SystemExit) as exc:
         run_cli(["compare", str(img), "--target-bpp", "-1", "--out-dir", str(tmp_path)], monkeypatch)
     assert exc.value.code == 2
@@ -143,7 +199,7 @@ def tiny_set(tmp_path_factory, sample_photo):
     (d / "images").mkdir()
     (d / "masks").mkdir()
     for i, (y, x) in enumerate([(0, 0), (150, 250)]):
-        img = sample_photo[y:y + 192, x:x + 256]
+        img = sample_photo[y : y + 192, x : x + 256]
         Image.fromarray(img).save(d / "images" / f"im{i}.png")
         m = np.zeros((192, 256), np.uint8)
         m[40:150, 60:200] = 255
@@ -156,8 +212,7 @@ def test_bench_writes_results_and_resumes(tiny_set, tmp_path, monkeypatch):
     bpps = [0.3, 0.6, 1.0, 1.6]
     doc = bench.run_bench(str(tiny_set), out, ["jpeg", "hevc", "jpeg2000"], bpp=bpps, workers=1)
     assert doc["images"] == 2 and doc["config"]["mask_source"] == "gt"
-    for name in ("results.json", "points.jsonl", "README.md", "rd_psnr.png", "rd_ms_ssim.png",
-                 "rd_object_psnr.png"):
+    for name in ("results.json", "points.jsonl", "README.md", "rd_psnr.png", "rd_ms_ssim.png", "rd_object_psnr.png"):
         assert (out / name).is_file(), name
     assert len(doc["points"]) == 2 * 3 * len(bpps)
     assert all(p["bpp"] <= p["setting"] for p in doc["points"] if p["reached"])
@@ -168,7 +223,7 @@ def test_bench_writes_results_and_resumes(tiny_set, tmp_path, monkeypatch):
     assert row["bd_rate"] is not None or "excluded" in row["note"]
     saved = json.loads((out / "results.json").read_text())
     assert saved["bd_rate"].keys() == doc["bd_rate"].keys()
-    second = doc["bd_rate_vs_jpeg2000"]["hevc"]["psnr"]   # the second reference
+    second = doc["bd_rate_vs_jpeg2000"]["hevc"]["psnr"]  # the second reference
     assert second["bd_rate"] is not None or "excluded" in second["note"]
     readme = (out / "README.md").read_text()
     assert "## BD-rate against hevc" in readme and "## BD-rate against jpeg2000" in readme
@@ -177,7 +232,7 @@ def test_bench_writes_results_and_resumes(tiny_set, tmp_path, monkeypatch):
     real = bench.run_point
     monkeypatch.setattr(bench, "run_point", lambda task: calls.append(task) or real(task))
     again = bench.run_bench(str(tiny_set), out, ["jpeg", "hevc", "jpeg2000", "webp"], bpp=bpps, workers=1)
-    assert {t["codec"] for t in calls} == {"webp"} and len(calls) == 2 * len(bpps)   # only the new codec
+    assert {t["codec"] for t in calls} == {"webp"} and len(calls) == 2 * len(bpps)  # only the new codec
     assert len(again["points"]) == 2 * 4 * len(bpps)
 
 
@@ -188,8 +243,14 @@ def test_bench_interrupted_log_line_is_ignored(tmp_path):
 
 
 def test_bench_qualities_mode_picks_hevc_chroma_per_image(tiny_set, tmp_path):
-    doc = bench.run_bench(str(tiny_set), tmp_path / "q", ["hevc", "jpeg"], masks="none",
-                          qualities=["hevc=5,20,35,50", "jpeg=5,15,30,60"], workers=1)
+    doc = bench.run_bench(
+        str(tiny_set),
+        tmp_path / "q",
+        ["hevc", "jpeg"],
+        masks="none",
+        qualities=["hevc=5,20,35,50", "jpeg=5,15,30,60"],
+        workers=1,
+    )
     assert {p["codec"] for p in doc["points"]} == {"hevc-420", "hevc-444", "jpeg"}
     assert len(doc["curves"]["hevc"]) == 4 and "object_psnr" not in doc["metrics"]
     assert doc["bd_rate"]["jpeg"]["psnr"]["bd_rate"] is not None
@@ -202,13 +263,17 @@ def test_bench_parallel_workers(tiny_set, tmp_path):
 
 def test_bd_table_excludes_short_curves():
     def curve(rates, dists, reached=True):
-        return [{"bpp": r, "psnr": d, "reached": reached if i else False, "setting": r}
-                for i, (r, d) in enumerate(zip(rates, dists, strict=True))]
+        return [
+            {"bpp": r, "psnr": d, "reached": reached if i else False, "setting": r}
+            for i, (r, d) in enumerate(zip(rates, dists, strict=True))
+        ]
 
     rates = [0.1, 0.2, 0.4, 0.8, 1.6]
-    curves = {"hevc": [dict(r, reached=True) for r in curve(rates, [28, 31, 34, 37, 40])],
-              "good": [dict(r, reached=True) for r in curve(rates, [29, 32, 35, 38, 41])],
-              "short": curve(rates[:4], [25, 28, 31, 34])}
+    curves = {
+        "hevc": [dict(r, reached=True) for r in curve(rates, [28, 31, 34, 37, 40])],
+        "good": [dict(r, reached=True) for r in curve(rates, [29, 32, 35, 38, 41])],
+        "short": curve(rates[:4], [25, 28, 31, 34]),
+    }
     table = bench.bd_table(curves, ["psnr"])
     assert table["good"]["psnr"]["bd_rate"] < 0
     assert table["short"]["psnr"]["bd_rate"] is None
@@ -222,8 +287,22 @@ def test_bd_table_excludes_short_curves():
 
 
 def test_bench_cli(tiny_set, tmp_path, monkeypatch, capsys):
-    rc = run_cli(["bench", str(tiny_set), "--codecs", "jpeg", "webp", "--bpp", "0.2,0.4,0.8,1.6",
-                  "--out", str(tmp_path / "c"), "--workers", "1"], monkeypatch)
+    rc = run_cli(
+        [
+            "bench",
+            str(tiny_set),
+            "--codecs",
+            "jpeg",
+            "webp",
+            "--bpp",
+            "0.2,0.4,0.8,1.6",
+            "--out",
+            str(tmp_path / "c"),
+            "--workers",
+            "1",
+        ],
+        monkeypatch,
+    )
     assert rc == 0
     assert "wrote" in capsys.readouterr().out
     assert (tmp_path / "c" / "README.md").read_text().startswith("# Benchmark")

@@ -31,15 +31,15 @@ def test_identical_images_are_perfect():
     assert metrics.ms_ssim(img, img) == pytest.approx(1.0, abs=1e-12)
     m = metrics.image_metrics(img, img, np.ones(img.shape[:2], bool))
     assert m["psnr"] == m["object_psnr"] == math.inf
-    assert m["background_psnr"] is None          # empty region: undefined, not perfect
+    assert m["background_psnr"] is None  # empty region: undefined, not perfect
     assert m["object_ms_ssim"] == pytest.approx(1.0, abs=1e-12)
 
 
 def test_known_error_gives_exact_psnr():
     ref = _gray()
     test = ref.copy()
-    test[::2] += 5                               # |error| = 5 on half the rows, 0 elsewhere
-    test[1::2] -= 5                              # ... and the other half: MSE = 25 exactly
+    test[::2] += 5  # |error| = 5 on half the rows, 0 elsewhere
+    test[1::2] -= 5  # ... and the other half: MSE = 25 exactly
     assert metrics.mse(ref, test) == pytest.approx(25.0)
     assert metrics.psnr(ref, test) == pytest.approx(10 * math.log10(255**2 / 25), abs=1e-9)
 
@@ -59,7 +59,7 @@ def test_masked_psnr_splits_object_and_background():
     mask = np.zeros(ref.shape[:2], bool)
     mask[40:120, 60:200] = True
     test = ref.copy()
-    test[mask] += 10                             # error only inside the object
+    test[mask] += 10  # error only inside the object
     m = metrics.image_metrics(ref, test, mask)
     assert m["object_psnr"] == pytest.approx(10 * math.log10(255**2 / 100))
     assert m["background_psnr"] == math.inf
@@ -77,14 +77,14 @@ def test_ms_ssim_falls_with_noise_and_handles_small_images():
         scores.append(metrics.ms_ssim(ref, noisy))
     assert 1 > scores[0] > scores[1] > scores[2] > 0
     small = _textured(100, 120)
-    assert metrics.ms_ssim(small, small) == pytest.approx(1.0)   # smaller window, still scored
+    assert metrics.ms_ssim(small, small) == pytest.approx(1.0)  # smaller window, still scored
     tiny = _textured(20, 40)
-    assert metrics.ms_ssim(tiny, tiny) is None                    # 5 scales cannot fit
+    assert metrics.ms_ssim(tiny, tiny) is None  # 5 scales cannot fit
 
 
 def test_object_bbox_grows_to_ms_ssim_size_inside_the_image():
     mask = np.zeros((300, 400), bool)
-    mask[5:25, 380:395] = True                                    # small object in a corner
+    mask[5:25, 380:395] = True  # small object in a corner
     t, l, b, r = metrics.mask_bbox(mask)
     assert (b - t, r - l) == (161, 161)
     assert 0 <= t and b <= 300 and 0 <= l and r <= 400
@@ -92,7 +92,7 @@ def test_object_bbox_grows_to_ms_ssim_size_inside_the_image():
     assert metrics.mask_bbox(np.zeros((10, 10), bool)) is None
     big = np.zeros((100, 120), bool)
     big[10:20, 10:20] = True
-    assert metrics.mask_bbox(big) == (0, 0, 100, 120)             # image smaller than 161: whole
+    assert metrics.mask_bbox(big) == (0, 0, 100, 120)  # image smaller than 161: whole
 
 
 def test_object_ms_ssim_only_sees_the_box():
@@ -100,7 +100,7 @@ def test_object_ms_ssim_only_sees_the_box():
     mask = np.zeros(ref.shape[:2], bool)
     mask[100:200, 100:200] = True
     test = ref.copy()
-    test[:, 300:] = 0                                             # damage far from the object box
+    test[:, 300:] = 0  # damage far from the object box
     assert metrics.object_ms_ssim(ref, test, mask) == pytest.approx(1.0)
     assert metrics.ms_ssim(ref, test) < 0.99
     assert metrics.object_ms_ssim(ref, test, None) is None

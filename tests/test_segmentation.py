@@ -37,8 +37,10 @@ def synthetic_scene(h: int = 120, w: int = 160, seed: int = 0) -> tuple[np.ndarr
 
 
 def test_import_does_not_load_torch():
-    code = ("import sys, obic_core.segmentation as s; s.available_methods; "
-            "assert 'torch' not in sys.modules and 'cv2' not in sys.modules")
+    code = (
+        "import sys, obic_core.segmentation as s; s.available_methods; "
+        "assert 'torch' not in sys.modules and 'cv2' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -50,7 +52,7 @@ def test_network_shape_and_output_stride_on_odd_sizes(h, w):
         low, high = model.features(x)
         out = model(x)
     assert out.shape == (2, 1, h, w)
-    assert high.shape[-2:] == (math.ceil(h / 16), math.ceil(w / 16))   # output stride 16
+    assert high.shape[-2:] == (math.ceil(h / 16), math.ceil(w / 16))  # output stride 16
     assert low.shape[-2:] == (math.ceil(h / 4), math.ceil(w / 4))
     assert torch.isfinite(out).all()
 
@@ -82,9 +84,9 @@ def test_refine_improves_a_noisy_mask():
 
     img, gt = synthetic_scene()
     rng = np.random.default_rng(1)
-    noisy = np.roll(gt, (4, -5), axis=(0, 1))                      # misplaced...
+    noisy = np.roll(gt, (4, -5), axis=(0, 1))  # misplaced...
     noisy = cv2.dilate(noisy.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0  # ...and too fat
-    noisy ^= rng.random(gt.shape) < 0.03                            # ...with speckle
+    noisy ^= rng.random(gt.shape) < 0.03  # ...with speckle
     refined = refine_mask(img, noisy)
     assert refined.shape == gt.shape and refined.dtype == bool
     assert iou(refined, gt) > iou(noisy, gt) + 0.1
@@ -99,7 +101,7 @@ def test_refine_from_rectangle_and_degenerate_inputs():
     rect = (xs.min() - 6, ys.min() - 6, xs.max() - xs.min() + 12, ys.max() - ys.min() + 12)
     assert iou(refine_mask(img, rect=rect), gt) > 0.85
     empty = np.zeros(gt.shape, bool)
-    assert not refine_mask(img, empty).any()                  # nothing to snap: unchanged
+    assert not refine_mask(img, empty).any()  # nothing to snap: unchanged
     with pytest.raises(ObicInputError):
         refine_mask(img)
     with pytest.raises(ObicInputError):
@@ -138,8 +140,7 @@ def test_auto_falls_back_to_saliency_and_follows_measurements(tmp_path):
     assert predict_mask(img, "auto", missing).shape == img.shape[:2]
     unmeasured = tiny_weights(tmp_path)
     assert auto_choice(unmeasured) == ("saliency", False)
-    better = tiny_weights(tmp_path, {"net": {"iou": 0.8}, "net+refine": {"iou": 0.82},
-                                     "saliency": {"iou": 0.6}})
+    better = tiny_weights(tmp_path, {"net": {"iou": 0.8}, "net+refine": {"iou": 0.82}, "saliency": {"iou": 0.6}})
     assert auto_choice(better) == ("net", True)
     worse = tiny_weights(tmp_path, {"net": {"iou": 0.5}, "saliency": {"iou": 0.6}})
     assert auto_choice(worse) == ("saliency", False)
@@ -191,8 +192,22 @@ def test_training_loop_resumes(tmp_path):
         cv2.imwrite(str(data / "masks" / f"s{i}.png"), m.astype(np.uint8) * 255)
     p = argparse.ArgumentParser()
     seg_loop.add_arguments(p)
-    base = ["--data", str(data), "--run-dir", str(tmp_path / "run"), "--batch", "2", "--crop", "32",
-            "--long-side", "48", "--width", "0.125", "--export", str(tmp_path / "w.safetensors")]
+    base = [
+        "--data",
+        str(data),
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--batch",
+        "2",
+        "--crop",
+        "32",
+        "--long-side",
+        "48",
+        "--width",
+        "0.125",
+        "--export",
+        str(tmp_path / "w.safetensors"),
+    ]
     seg_loop.run(p.parse_args(base + ["--steps", "2"]))
     seg_loop.run(p.parse_args(base + ["--steps", "3", "--resume"]))
     from safetensors import safe_open
@@ -200,7 +215,7 @@ def test_training_loop_resumes(tmp_path):
     with safe_open(str(tmp_path / "run" / "last.safetensors"), "pt") as f:
         meta = json.loads(f.metadata()["meta"])
     assert meta["step"] == 3
-    assert (tmp_path / "run" / "log.csv").read_text().count("\n") == 4   # header + 3 steps
+    assert (tmp_path / "run" / "log.csv").read_text().count("\n") == 4  # header + 3 steps
 
 
 @pytest.mark.dataset

@@ -27,7 +27,7 @@ def photo_dir(tmp_path_factory):
     rng = np.random.default_rng(0)
     for i in range(4):
         yy, xx = np.mgrid[:200, :240]
-        base = np.stack([np.sin(xx / (7 + i)) , np.cos(yy / (5 + i)), np.sin((xx + yy) / 11)], -1)
+        base = np.stack([np.sin(xx / (7 + i)), np.cos(yy / (5 + i)), np.sin((xx + yy) / 11)], -1)
         img = ((base * 0.4 + 0.5 + rng.normal(0, 0.02, base.shape)).clip(0, 1) * 255).astype(np.uint8)
         Image.fromarray(img).save(d / f"gen_{i}.png")
     return d
@@ -41,17 +41,67 @@ def _step(model, opt, x, m, q):
     return terms["loss"].item()
 
 
-def test_mse_weight_follows_each_blocks_layer_quality():
-    """w·r^q per pixel, chosen by the 16×16 block's layer; r = 1 is one weight everywhere."""
-    lat = torch.zeros(2, 1, 2, 3)
-    lat[0, 0, 1, 2] = 1  # one object block in image 0, none in image 1
-    q_obj, q_bkg = torch.tensor([1.0, 1.0]), torch.tensor([0.0, 0.5])
-    w = mse_weight_map(lat, q_obj, q_bkg, (30, 40), 100.0, 4.0)
+def test_mse_weight_follows_each_blocks_quality():
+    """w·r^q per pixel, chosen by the 16×16 block's quality; r = 1 is one weight everywhere."""
+    q_map = torch.zeros(2, 1, 2, 3)
+    q_map[0, 0, 1, 2] = 1.0  # one block at q = 1 in image 0
+    q_map[1] = 0.5
+    w = mse_weight_map(q_map, (30, 40), 100.0, 4.0)
     assert w.shape == (2, 1, 30, 40)
-    assert w[0, 0, 16:, 32:].eq(400.0).all()  # object block (cropped to the image) at q = 1
-    assert w[0, 0, :16].eq(100.0).all() and w[0, 0, :, :32].eq(100.0).all()  # background at q = 0
-    assert w[1].eq(200.0).all()  # all background at q = 0.5
-    assert mse_weight_map(lat, q_obj, q_bkg, (30, 40), 100.0, 1.0).eq(100.0).all()
+    assert w[0, 0, 16:, 32:].eq(400.0).all()  # that block (cropped to the image) at q = 1
+    assert w[0, 0, :16].eq(100.0).all() and w[0, 0, :, :32].eq(100.0).all()  # the rest at q = 0
+    assert w[1].eq(200.0).all()  # q = 0.5 everywhere
+    assert mse_weight_map(q_map, (30, 40), 100.0, 1.0).eq(100.0).all()
+
+
+def test_gain_map_equals_layer_gains_for_a_binary_map():
+    """A per-block quality map that is constant inside each layer is the two-quality codec."""
+    torch.manual_seed(0)
+    model = LearntOBIC(TINY).eval()
+    x = torch.rand(1, 3, 64, 128)
+    lat = torch.zeros(1, 1, 4, 8)
+    lat[..., :2, :5] = 1
+    q_obj, q_bkg = torch.tensor([0.8]), torch.tensor([0.3])
+    q_map = lat * 0.8 + (1 - lat) * 0.3
+    a = model(x, lat, q_obj, q_bkg, noise=False)
+    b = model(x, lat, noise=False, q_map=q_map)
+    assert torch.allclose(a["x_hat"], b["x_hat"], atol=1e-6)
+    g_map, _ = model.gains(q_map)
+    g_obj, _ = model.gains(q_obj)
+    assert torch.allclose(g_map[0, :, 0, 0], g_obj[0, :, 0, 0])
+    assert not torch.allclose(g_map[0, :, 3, 7], g_obj[0, :, 0, 0])
+
+
+def test_rate_of_each_block_is_weighed_by_its_own_quality():
+    """weighted_bpp = a(q_bkg)·R_bkg + a(q_obj)·R_obj for a binary map."""
+    from obic_core.rules import rate_weight
+    from obic_core.train.codec_loop import weighted_bpp
+
+    torch.manual_seed(0)
+    model = LearntOBIC(TINY).eval()
+    x = torch.rand(2, 3, 64, 64)
+    lat = torch.zeros(2, 1, 4, 4)
+    lat[:, :, :4, :4] = 1  # whole image object: the hyper block sees one quality
+    lat[1] = 0
+    out = model(x, lat, torch.tensor([1.0, 1.0]), torch.tensor([0.0, 0.0]), noise=False)
+    weighted, total = weighted_bpp(out, 64 * 64)
+    r_obj = (out["bits"]["object"]["y"] + out["bits"]["object"]["z"]) / 4096
+    r_bkg = (out["bits"]["background"]["y"] + out["bits"]["background"]["z"]) / 4096
+    assert torch.allclose(weighted, rate_weight(1.0) * r_obj + rate_weight(0.0) * r_bkg, rtol=1e-5)
+    assert torch.allclose(total, r_obj + r_bkg)
+
+
+def test_quality_map_sampler_covers_every_kind_on_the_6_bit_grid():
+    from obic_core.train.quality_maps import QualityMapSampler
+
+    s = QualityMapSampler(binary_p=0.3, seed=1)
+    lat = torch.zeros(64, 1, 16, 16)
+    lat[:, :, 4:10, 4:10] = 1
+    maps = s.sample(lat, 6)
+    assert maps.shape == lat.shape and maps.min() >= 0 and maps.max() <= 1
+    assert torch.allclose(maps * 60, (maps * 60).round(), atol=1e-5), "stored 6-bit grid"
+    distinct = [len(torch.unique(m)) for m in maps]
+    assert min(distinct) <= 2 and max(distinct) > 10, "binary/constant and smooth maps both occur"
 
 
 def test_loss_falls_and_checkpoint_resumes(photo_dir, tmp_path):
@@ -97,10 +147,37 @@ def test_kodak_is_refused_as_training_data(tmp_path):
 @pytest.mark.skipif(shutil.which("torchrun") is None, reason="torchrun is not installed")
 def test_ddp_two_cpu_processes(photo_dir, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
-           "-m", "obic_core.train", "codec", "--photos", str(photo_dir), "--run-dir", str(tmp_path / "run"),
-           "--steps", "3", "--batch", "1", "--crop", "192", "--N", "8", "--M", "16", "--Nh", "8",
-           "--device", "cpu", "--no-bf16", "--export", str(tmp_path / "w.safetensors")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29517",
+        "-m",
+        "obic_core.train",
+        "codec",
+        "--photos",
+        str(photo_dir),
+        "--run-dir",
+        str(tmp_path / "run"),
+        "--steps",
+        "3",
+        "--batch",
+        "1",
+        "--crop",
+        "192",
+        "--N",
+        "8",
+        "--M",
+        "16",
+        "--Nh",
+        "8",
+        "--device",
+        "cpu",
+        "--no-bf16",
+        "--export",
+        str(tmp_path / "w.safetensors"),
+    ]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     assert (tmp_path / "run" / "last.safetensors").exists()
@@ -114,8 +191,9 @@ def test_init_from_exported_weights(tmp_path):
 
     torch.manual_seed(3)
     src = LearntOBIC(TINY)
-    save_weights(src.state_dict(), tmp_path / "w.safetensors",
-                 {"config": TINY.to_dict(), "steps": 120, "wall_time_s": 33.0})
+    save_weights(
+        src.state_dict(), tmp_path / "w.safetensors", {"config": TINY.to_dict(), "steps": 120, "wall_time_s": 33.0}
+    )
     dst = LearntOBIC(TINY)
     meta = init_from_weights(dst, tmp_path / "w.safetensors", {"step": 0, "wall_s": 0.0})
     assert meta["step"] == 120 and meta["wall_s"] == 33.0

@@ -42,7 +42,7 @@ def scale_index(scales: torch.Tensor) -> torch.Tensor:
 
 
 def _std_normal_cdf(x: torch.Tensor) -> torch.Tensor:
-    return 0.5 * torch.erfc(-x * (2 ** -0.5))
+    return 0.5 * torch.erfc(-x * (2**-0.5))
 
 
 def gaussian_likelihood(y: torch.Tensor, means: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
@@ -124,6 +124,6 @@ class FactorizedDensity(nn.Module):
         width = int((highs - lows).max()) + 1
         probs = np.zeros((self.channels, width), dtype=np.float64)
         for ch in range(self.channels):
-            seg = pmf[ch, lows[ch]: highs[ch] + 1]
+            seg = pmf[ch, lows[ch] : highs[ch] + 1]
             probs[ch, : len(seg)] = seg
         return lows - support, highs - support, probs

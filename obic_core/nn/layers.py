@@ -17,9 +17,7 @@ def conv(in_ch: int, out_ch: int, kernel: int = 5, stride: int = 2) -> nn.Conv2d
 
 
 def deconv(in_ch: int, out_ch: int, kernel: int = 5, stride: int = 2) -> nn.ConvTranspose2d:
-    return nn.ConvTranspose2d(
-        in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, output_padding=stride - 1
-    )
+    return nn.ConvTranspose2d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, output_padding=stride - 1)
 
 
 class GDN(nn.Module):
@@ -34,7 +32,7 @@ class GDN(nn.Module):
         super().__init__()
         self.inverse = inverse
         self.beta_sqrt = nn.Parameter(torch.ones(channels))
-        self.gamma_sqrt = nn.Parameter(torch.eye(channels) * 0.1 ** 0.5 * 1.0)
+        self.gamma_sqrt = nn.Parameter(torch.eye(channels) * 0.1**0.5 * 1.0)
         self._eps = 1e-6
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -74,8 +72,7 @@ class CheckerboardConv(nn.Conv2d):
         self.register_buffer("tap_mask", mask.view(1, 1, kernel, kernel), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.tap_mask.to(self.weight.dtype), self.bias,
-                        padding=self.padding)
+        return F.conv2d(x, self.weight * self.tap_mask.to(self.weight.dtype), self.bias, padding=self.padding)
 
 
 def anchor_mask(height: int, width: int, device: torch.device | None = None) -> torch.Tensor:

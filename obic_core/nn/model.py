@@ -24,6 +24,7 @@ from torch import nn
 from obic_core.masking import hyper_mask
 from obic_core.nn.entropy import SCALE_MIN, FactorizedDensity, gaussian_likelihood
 from obic_core.nn.layers import GDN, CheckerboardConv, anchor_mask, conv, deconv
+from obic_core.rules import DISTORTION_WEIGHT, RATE_RATIO, rate_weight
 
 LAYERS = ("object", "background")
 
@@ -32,35 +33,14 @@ LAYERS = ("object", "background")
 class ModelConfig:
     """Architecture hyper-parameters; stored in every weight file's model card."""
 
-    N: int = 64          # transform width (96 measured 2x slower per step on 2 cores, GDN-bound)
-    M: int = 128         # latent channels
-    Nh: int = 64         # hyper-latent channels
-    levels: int = 6      # trained quality levels of the gain units
+    N: int = 64  # transform width (96 measured 2x slower per step on 2 cores, GDN-bound)
+    M: int = 128  # latent channels
+    Nh: int = 64  # hyper-latent channels
+    levels: int = 6  # trained quality levels of the gain units
     name: str = "learntobic-gdn"
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-#: a(0) / a(1): the span of rate weights the quality levels are trained on. It was 32 for the
-#: first 3,750 steps; q = 0 then gave ≈0.19 bpp on Kodak, so it was widened to 512 to reach
-#: the 0.05–0.1 bpp range (docs/training.md).
-RATE_RATIO = 512.0
-
-
-def rate_weight(q: torch.Tensor | float, levels_ratio: float = RATE_RATIO):
-    """Rate weight a(q) of the training loss for quality q: a(q) = 512^(1-q).
-
-    With the distortion weight fixed at 64, q = 1 trades like λ_eff = 64 (≈0.6 bpp on Kodak)
-    and q = 0 like λ_eff = 64/512 = 0.125, the very-low-rate end (≈0.05–0.1 bpp), so one model
-    spans the operating points the paper reports.
-    """
-    if isinstance(q, torch.Tensor):
-        return torch.pow(torch.as_tensor(levels_ratio, dtype=q.dtype), 1 - q)
-    return levels_ratio ** (1 - q)
-
-
-DISTORTION_WEIGHT = 64.0
 
 
 def ste_round(x: torch.Tensor) -> torch.Tensor:
@@ -74,20 +54,26 @@ class LayerCodec(nn.Module):
     def __init__(self, M: int, Nh: int) -> None:
         super().__init__()
         self.h_a = nn.Sequential(
-            conv(M, Nh, 3, 1), nn.LeakyReLU(inplace=True),
-            conv(Nh, Nh, 5, 2), nn.LeakyReLU(inplace=True),
+            conv(M, Nh, 3, 1),
+            nn.LeakyReLU(inplace=True),
+            conv(Nh, Nh, 5, 2),
+            nn.LeakyReLU(inplace=True),
             conv(Nh, Nh, 5, 2),
         )
         self.h_s = nn.Sequential(
-            deconv(Nh, M, 5, 2), nn.LeakyReLU(inplace=True),
-            deconv(M, M, 5, 2), nn.LeakyReLU(inplace=True),
+            deconv(Nh, M, 5, 2),
+            nn.LeakyReLU(inplace=True),
+            deconv(M, M, 5, 2),
+            nn.LeakyReLU(inplace=True),
             conv(M, 2 * M, 3, 1),
         )
         self.z_density = FactorizedDensity(Nh)
         self.context = CheckerboardConv(M, 2 * M, 5)
         self.params = nn.Sequential(
-            nn.Conv2d(4 * M, 3 * M, 1), nn.LeakyReLU(inplace=True),
-            nn.Conv2d(3 * M, 2 * M, 1), nn.LeakyReLU(inplace=True),
+            nn.Conv2d(4 * M, 3 * M, 1),
+            nn.LeakyReLU(inplace=True),
+            nn.Conv2d(3 * M, 2 * M, 1),
+            nn.LeakyReLU(inplace=True),
             nn.Conv2d(2 * M, 2 * M, 1),
         )
 
@@ -116,11 +102,22 @@ class LearntOBIC(nn.Module):
         self.config = config or ModelConfig()
         N, M, K = self.config.N, self.config.M, self.config.levels
         self.g_a = nn.Sequential(
-            conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M),
+            conv(3, N),
+            GDN(N),
+            conv(N, N),
+            GDN(N),
+            conv(N, N),
+            GDN(N),
+            conv(N, M),
         )
         self.g_s = nn.Sequential(
-            deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
-            deconv(N, N), GDN(N, inverse=True), deconv(N, 3),
+            deconv(M, N),
+            GDN(N, inverse=True),
+            deconv(N, N),
+            GDN(N, inverse=True),
+            deconv(N, N),
+            GDN(N, inverse=True),
+            deconv(N, 3),
         )
         # Spread initial gains so the K levels start at different rates (log-gain -1 .. +1).
         init = torch.linspace(-1.0, 1.0, K).view(K, 1).expand(K, M).clone()
@@ -130,41 +127,55 @@ class LearntOBIC(nn.Module):
 
     # -- rate control -----------------------------------------------------------------
     def gains(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gain and inverse gain (B, M, 1, 1) for qualities q (B,), interpolated in log space."""
+        """Gain and inverse gain for qualities q, interpolated in log space.
+
+        q of shape (B,) gives (B, M, 1, 1); a per-block quality map (B, 1, h, w) gives a gain
+        map (B, M, h, w): every latent position is scaled by its own block's quality.
+        """
         K = self.config.levels
         pos = q.clamp(0, 1).to(self.log_gain.dtype) * (K - 1)
         k0 = pos.floor().long().clamp(max=K - 2)
-        alpha = (pos - k0.to(pos.dtype)).view(-1, 1)
+        alpha = (pos - k0.to(pos.dtype)).unsqueeze(-1)
         lg = self.log_gain[k0] * (1 - alpha) + self.log_gain[k0 + 1] * alpha
         lig = self.log_inv_gain[k0] * (1 - alpha) + self.log_inv_gain[k0 + 1] * alpha
-        return lg.exp()[..., None, None], lig.exp()[..., None, None]
+        if q.dim() == 1:
+            return lg.exp()[..., None, None], lig.exp()[..., None, None]
+        # (B, 1, h, w, M) -> (B, M, h, w)
+        return lg.exp().squeeze(1).permute(0, 3, 1, 2), lig.exp().squeeze(1).permute(0, 3, 1, 2)
 
     # -- training / estimation ----------------------------------------------------------
     def forward(
         self,
         x: torch.Tensor,
         latent_mask: torch.Tensor,
-        q_obj: torch.Tensor,
-        q_bkg: torch.Tensor,
+        q_obj: torch.Tensor | None = None,
+        q_bkg: torch.Tensor | None = None,
         noise: bool = True,
         bf16: bool = False,
+        q_map: torch.Tensor | None = None,
     ) -> dict:
         """x in [0,1] (B,3,H,W) with H, W multiples of 64; latent_mask (B,1,H/16,W/16).
 
-        Returns the reconstruction and the bits each layer costs (y and z separately, per
-        image). ``noise=False`` uses hard rounding everywhere: the estimate that the real
-        file size is compared against.
+        Qualities are either one per layer (``q_obj``, ``q_bkg`` of shape (B,)) or a per-block
+        quality map ``q_map`` (B,1,H/16,W/16) that applies inside both layers; the two-layer
+        case is the map ``M·q_obj + (1−M)·q_bkg``.
+
+        Returns the reconstruction, the bits each layer costs (y and z separately, per image)
+        and the same bits per position (``bit_maps``: y on the latent grid, z on the hyper
+        grid) so a loss can weigh each block's rate by its own quality. ``noise=False`` uses
+        hard rounding everywhere: the estimate that the real file size is compared against.
         """
+        if q_map is None:
+            q_map = latent_mask * q_obj.view(-1, 1, 1, 1) + (1 - latent_mask) * q_bkg.view(-1, 1, 1, 1)
         device_type = x.device.type
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
             y = self.g_a(x)
         y = y.float()
-        g_obj, ig_obj = self.gains(q_obj)
-        g_bkg, ig_bkg = self.gains(q_bkg)
+        gain, inv_gain = self.gains(q_map)
         masks = {"object": latent_mask, "background": 1 - latent_mask}
-        y_s = y * (latent_mask * g_obj + (1 - latent_mask) * g_bkg)
+        y_s = y * gain
         y_dec = torch.zeros_like(y)
-        bits = {}
+        bits, bit_maps = {}, {}
         for name, m_lat in masks.items():
             codec = self.codecs[name]
             m_z = hyper_mask(m_lat)
@@ -177,26 +188,28 @@ class LearntOBIC(nn.Module):
             y_q = ste_round(y_s - means) + means
             y_rate_in = y_s + torch.empty_like(y_s).uniform_(-0.5, 0.5) if noise else y_q
             y_lik = gaussian_likelihood(y_rate_in, means, scales)
-            bits[name] = {
-                "y": (-torch.log2(y_lik) * m_lat).sum(dim=(1, 2, 3)),
-                "z": (-torch.log2(z_lik) * m_z).sum(dim=(1, 2, 3)),
-            }
-            inv = ig_obj if name == "object" else ig_bkg
-            y_dec = y_dec + y_q * inv * m_lat
+            y_map = (-torch.log2(y_lik) * m_lat).sum(dim=1, keepdim=True)
+            z_map = (-torch.log2(z_lik) * m_z).sum(dim=1, keepdim=True)
+            bit_maps[name] = {"y": y_map, "z": z_map}
+            bits[name] = {"y": y_map.sum(dim=(1, 2, 3)), "z": z_map.sum(dim=(1, 2, 3))}
+            y_dec = y_dec + y_q * m_lat
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
-            x_hat = self.g_s(y_dec)
-        return {"x_hat": x_hat.float(), "bits": bits}
+            x_hat = self.g_s(y_dec * inv_gain)
+        return {"x_hat": x_hat.float(), "bits": bits, "bit_maps": bit_maps, "q_map": q_map}
 
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-def bits_to_bpp(bits: torch.Tensor, num_pixels: int) -> torch.Tensor:
-    return bits / float(num_pixels)
-
-
 __all__ = [
-    "DISTORTION_WEIGHT", "LAYERS", "LayerCodec", "LearntOBIC", "ModelConfig", "RATE_RATIO", "bits_to_bpp",
-    "count_parameters", "rate_weight", "ste_round",
+    "DISTORTION_WEIGHT",
+    "LAYERS",
+    "LayerCodec",
+    "LearntOBIC",
+    "ModelConfig",
+    "RATE_RATIO",
+    "count_parameters",
+    "rate_weight",
+    "ste_round",
 ]

@@ -22,8 +22,12 @@ def predict_mask(image: np.ndarray, method: str = "auto", weights=None) -> np.nd
     return _predict(image, method, weights)
 
 
-def refine_mask(image: np.ndarray, mask: np.ndarray | None = None,
-                rect: tuple[int, int, int, int] | None = None, iterations: int = 5) -> np.ndarray:
+def refine_mask(
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    rect: tuple[int, int, int, int] | None = None,
+    iterations: int = 5,
+) -> np.ndarray:
     """Snap a rough mask, or a rectangle (x, y, w, h), to the object's edges (GrabCut)."""
     from obic_core.segmentation.classic import refine_mask as _refine
 

@@ -23,11 +23,11 @@ import numpy as np
 
 from obic_core.errors import ObicInputError
 
-SALIENCY_SIDE = 256     # saliency maps are low-frequency; more pixels only cost time
-WORK_SIDE = 480         # GrabCut working resolution for refine (long side)
-SEED_SIDE = 320         # ... and for the saliency predictor, where edges matter less than time
-SEED_FG = 0.7           # share of the interior seeded "probably object" (most salient)
-BORDER = 0.05           # border strip seeded "surely background", × long side
+SALIENCY_SIDE = 256  # saliency maps are low-frequency; more pixels only cost time
+WORK_SIDE = 480  # GrabCut working resolution for refine (long side)
+SEED_SIDE = 320  # ... and for the saliency predictor, where edges matter less than time
+SEED_FG = 0.7  # share of the interior seeded "probably object" (most salient)
+BORDER = 0.05  # border strip seeded "surely background", × long side
 
 
 def _check_image(image: np.ndarray) -> np.ndarray:
@@ -60,8 +60,7 @@ def saliency_map(image: np.ndarray) -> np.ndarray:
     small, _ = _scale_to(image, SALIENCY_SIDE)
     bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
     maps = []
-    for algo in (cv2.saliency.StaticSaliencySpectralResidual_create(),
-                 cv2.saliency.StaticSaliencyFineGrained_create()):
+    for algo in (cv2.saliency.StaticSaliencySpectralResidual_create(), cv2.saliency.StaticSaliencyFineGrained_create()):
         ok, m = algo.computeSaliency(bgr)
         if ok:
             m = cv2.GaussianBlur(m.astype(np.float32), (0, 0), max(small.shape[:2]) / 40)
@@ -84,9 +83,8 @@ def _grabcut(image: np.ndarray, gc_mask: np.ndarray, iterations: int) -> np.ndar
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     m = gc_mask.copy()
     try:
-        cv2.grabCut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), m, None, bgd, fgd, iterations,
-                    cv2.GC_INIT_WITH_MASK)
-    except cv2.error:        # degenerate colour statistics (e.g. a flat image)
+        cv2.grabCut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), m, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:  # degenerate colour statistics (e.g. a flat image)
         return None
     return np.isin(m, (cv2.GC_FGD, cv2.GC_PR_FGD))
 
@@ -102,7 +100,7 @@ def _clean(mask: np.ndarray, min_frac: float = 0.02) -> np.ndarray:
     inv = 1 - m
     n, labels, stats, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
     h, w = m.shape
-    for i in range(1, n):    # background components not touching the border are holes
+    for i in range(1, n):  # background components not touching the border are holes
         x, y, bw, bh, area = stats[i]
         if x > 0 and y > 0 and x + bw < w and y + bh < h and area < 0.05 * h * w:
             m[labels == i] = 1
@@ -131,9 +129,13 @@ def saliency_mask(image: np.ndarray, iterations: int = 5) -> np.ndarray:
     return _upsize_mask(_clean(out), image.shape[:2])
 
 
-def refine_mask(image: np.ndarray, mask: np.ndarray | None = None,
-                rect: tuple[int, int, int, int] | None = None, iterations: int = 5,
-                band: float = 0.04) -> np.ndarray:
+def refine_mask(
+    image: np.ndarray,
+    mask: np.ndarray | None = None,
+    rect: tuple[int, int, int, int] | None = None,
+    iterations: int = 5,
+    band: float = 0.04,
+) -> np.ndarray:
     """Snap a rough mask (or a rectangle ``(x, y, w, h)``) to the object's edges with GrabCut.
 
     With a mask: pixels farther than ``band`` × long side inside the mask are surely object,
@@ -173,7 +175,7 @@ def refine_mask(image: np.ndarray, mask: np.ndarray | None = None,
         fallback[y0:y1, x0:x1] = True
         gc = np.full((h, w), cv2.GC_BGD, np.uint8)
         ys, xs = int(y0 * s), int(x0 * s)
-        gc[ys:max(ys + 1, round(y1 * s)), xs:max(xs + 1, round(x1 * s))] = cv2.GC_PR_FGD
+        gc[ys : max(ys + 1, round(y1 * s)), xs : max(xs + 1, round(x1 * s))] = cv2.GC_PR_FGD
     out = _grabcut(small, gc, iterations)
     if out is None or not out.any():
         return fallback.copy()

@@ -15,11 +15,16 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("segment", help="propose an object mask for an image (PNG, 255 = object)")
     p.add_argument("image", type=Path)
     p.add_argument("-o", "--output", type=Path, required=True, help="mask PNG to write")
-    p.add_argument("--method", choices=["auto", "net", "saliency"], default="auto",
-                   help="auto = the best measured predictor available (default)")
+    p.add_argument(
+        "--method",
+        choices=["auto", "net", "saliency"],
+        default="auto",
+        help="auto = the best measured predictor available (default)",
+    )
     p.add_argument("--refine", action="store_true", help="snap the mask to object edges with GrabCut")
-    p.add_argument("--rect", type=int, nargs=4, metavar=("X", "Y", "W", "H"),
-                   help="skip prediction: GrabCut from this rectangle")
+    p.add_argument(
+        "--rect", type=int, nargs=4, metavar=("X", "Y", "W", "H"), help="skip prediction: GrabCut from this rectangle"
+    )
     p.add_argument("--from-mask", type=Path, help="skip prediction: refine this mask PNG")
     p.add_argument("--weights", type=Path, help="DeepLab weights (default: the shipped ones)")
     p.set_defaults(func=run)
@@ -42,6 +47,6 @@ def run(args: argparse.Namespace) -> int:
         if args.refine:
             mask = refine_mask(image, mask)
     out = np.where(mask, 255, 0).astype(np.uint8)
-    write_png(args.output, out)   # 8-bit grayscale, 0 / 255
+    write_png(args.output, out)  # 8-bit grayscale, 0 / 255
     print(f"{args.output}: {mask.mean() * 100:.1f} % object", file=sys.stderr)
     return 0

@@ -30,13 +30,13 @@ from torch.nn import functional as F
 OUTPUT_STRIDE = 16
 #: images are resized to this long side for the network (training store and inference)
 NET_LONG_SIDE = 224
-BLOCKS = (3, 4, 6, 3)   # ResNet-34
+BLOCKS = (3, 4, 6, 3)  # ResNet-34
 BASE_CHANNELS = (64, 128, 256, 512)
 
 
 @dataclass
 class DeepLabConfig:
-    width: float = 0.5                      # channel multiplier for the backbone
+    width: float = 0.5  # channel multiplier for the backbone
     aspp_channels: int = 128
     rates: tuple[int, ...] = field(default=(3, 6, 9))
     decoder: bool = True
@@ -60,8 +60,9 @@ class DeepLabConfig:
 
 def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, dilation: int = 1) -> nn.Sequential:
     pad = dilation * (k // 2)
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad, dilation=dilation, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, k, stride, pad, dilation=dilation, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)
+    )
 
 
 class BasicBlock(nn.Module):
@@ -97,12 +98,13 @@ class ResNet34(nn.Module):
     def __init__(self, width: float = 1.0) -> None:
         super().__init__()
         c = DeepLabConfig(width=width).channels()
-        self.stem = nn.Sequential(nn.Conv2d(3, c[0], 7, 2, 3, bias=False), nn.BatchNorm2d(c[0]),
-                                  nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1))
-        self.layer1 = make_layer(c[0], c[0], BLOCKS[0], 1, 1)   # stride 4
-        self.layer2 = make_layer(c[0], c[1], BLOCKS[1], 2, 1)   # stride 8
-        self.layer3 = make_layer(c[1], c[2], BLOCKS[2], 2, 1)   # stride 16
-        self.layer4 = make_layer(c[2], c[3], BLOCKS[3], 1, 2)   # stride 16, dilation 2
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, c[0], 7, 2, 3, bias=False), nn.BatchNorm2d(c[0]), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2, 1)
+        )
+        self.layer1 = make_layer(c[0], c[0], BLOCKS[0], 1, 1)  # stride 4
+        self.layer2 = make_layer(c[0], c[1], BLOCKS[1], 2, 1)  # stride 8
+        self.layer3 = make_layer(c[1], c[2], BLOCKS[2], 2, 1)  # stride 16
+        self.layer4 = make_layer(c[2], c[3], BLOCKS[3], 1, 2)  # stride 16, dilation 2
         self.out_channels = c
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -116,10 +118,8 @@ class ASPP(nn.Module):
 
     def __init__(self, cin: int, cout: int, rates: tuple[int, ...]) -> None:
         super().__init__()
-        self.branches = nn.ModuleList([conv_bn(cin, cout, 1)] +
-                                      [conv_bn(cin, cout, 3, dilation=r) for r in rates])
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(cin, cout, 1, bias=False),
-                                  nn.ReLU(inplace=True))
+        self.branches = nn.ModuleList([conv_bn(cin, cout, 1)] + [conv_bn(cin, cout, 3, dilation=r) for r in rates])
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Conv2d(cin, cout, 1, bias=False), nn.ReLU(inplace=True))
         self.project = nn.Sequential(conv_bn(cout * (len(rates) + 2), cout, 1), nn.Dropout(0.1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -144,8 +144,10 @@ class DeepLabV3(nn.Module):
         self.aspp = ASPP(c[3], cfg.aspp_channels, cfg.rates)
         if cfg.decoder:
             self.low_proj = conv_bn(c[0], cfg.decoder_channels, 1)
-            self.fuse = nn.Sequential(conv_bn(cfg.aspp_channels + cfg.decoder_channels, cfg.aspp_channels),
-                                      conv_bn(cfg.aspp_channels, cfg.aspp_channels))
+            self.fuse = nn.Sequential(
+                conv_bn(cfg.aspp_channels + cfg.decoder_channels, cfg.aspp_channels),
+                conv_bn(cfg.aspp_channels, cfg.aspp_channels),
+            )
         else:
             self.fuse = conv_bn(cfg.aspp_channels, cfg.aspp_channels)
         self.classifier = nn.Conv2d(cfg.aspp_channels, 1, 1)

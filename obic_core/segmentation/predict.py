@@ -57,8 +57,9 @@ def load_segmenter(weights: str | Path | None = None):
             try:
                 model.load_state_dict(loaded.state)
             except RuntimeError as exc:
-                raise ObicWeightsError(f"{path} does not match the DeepLab configuration in its "
-                                       f"card: {str(exc).splitlines()[0]}") from None
+                raise ObicWeightsError(
+                    f"{path} does not match the DeepLab configuration in its card: {str(exc).splitlines()[0]}"
+                ) from None
             model.eval().to(memory_format=torch.channels_last)
             _cache[key] = model
         return _cache[key]
@@ -79,13 +80,14 @@ def predict_net_prob(image: np.ndarray, weights: str | Path | None = None) -> np
     model = load_segmenter(weights)
     h, w = image.shape[:2]
     s = NET_LONG_SIDE / max(h, w)
-    small = cv2.resize(image, (max(1, round(w * s)), max(1, round(h * s))),
-                       interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+    small = cv2.resize(
+        image, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR
+    )
     x = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)[None].float().div_(255)
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=fast_bf16("cpu")):
         logits = model(x.contiguous(memory_format=torch.channels_last))[0, 0].float()
         flipped = model(x.flip(-1).contiguous(memory_format=torch.channels_last))[0, 0].float().flip(-1)
-    prob = torch.sigmoid((logits + flipped) / 2).numpy()   # flip averaging: cheap, steadier edges
+    prob = torch.sigmoid((logits + flipped) / 2).numpy()  # flip averaging: cheap, steadier edges
     return cv2.resize(prob, (w, h), interpolation=cv2.INTER_LINEAR)
 
 

@@ -30,11 +30,12 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from pytorch_msssim import ms_ssim
 
-from obic_core.masking import LATENT_STRIDE, latent_mask_from_pixels
+from obic_core.masking import HYPER_STRIDE, LATENT_STRIDE, latent_mask_from_pixels
 from obic_core.nn.model import DISTORTION_WEIGHT, RATE_RATIO, LearntOBIC, ModelConfig, rate_weight
 from obic_core.nn.precision import fast_bf16
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
 from obic_core.train.data import CropSampler, codec_validation_images
+from obic_core.train.quality_maps import QualityMapSampler
 from obic_core.weights import DEFAULT_CODEC, save_weights
 
 log = logging.getLogger("obic.train")
@@ -43,8 +44,9 @@ MSE_WEIGHT = 3000.0  # Λ for --distortion mse (≈ λ=0.046 on 255² MSE at q =
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--photos", nargs="*", type=Path, default=[], help="folders of photos")
-    p.add_argument("--pairs", nargs="*", type=Path, default=[],
-                   help="folders with images/ and masks/ (validation split excluded)")
+    p.add_argument(
+        "--pairs", nargs="*", type=Path, default=[], help="folders with images/ and masks/ (validation split excluded)"
+    )
     p.add_argument("--run-dir", type=Path, default=Path("runs/codec"))
     p.add_argument("--steps", type=int, default=100_000, help="stop after this many total steps")
     p.add_argument("--minutes", type=float, default=0, help="stop after this many minutes (0: no limit)")
@@ -54,23 +56,45 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr-drop-at", type=int, default=0, help="step after which lr is ×0.2 (0: never)")
     p.add_argument("--distortion", choices=["ms-ssim", "mse"], default="ms-ssim")
     # defaults = the recipe of the shipped weights, so `--init-from` them continues the same loss
-    p.add_argument("--mse-weight", type=float, default=1500.0,
-                   help="weight·MSE added to the MS-SSIM loss (at q = 0): MS-SSIM alone ignores "
-                        "colour shifts, and early in training the model drops colour entirely")
-    p.add_argument("--mse-top-ratio", type=float, default=2.0,
-                   help="r: a layer at quality q weighs its pixels' MSE by mse_weight·r^q "
-                        "(1: one weight for the whole image)")
+    p.add_argument(
+        "--mse-weight",
+        type=float,
+        default=1500.0,
+        help="weight·MSE added to the MS-SSIM loss (at q = 0): MS-SSIM alone ignores "
+        "colour shifts, and early in training the model drops colour entirely",
+    )
+    p.add_argument(
+        "--mse-top-ratio",
+        type=float,
+        default=2.0,
+        help="r: a layer at quality q weighs its pixels' MSE by mse_weight·r^q (1: one weight for the whole image)",
+    )
+    p.add_argument(
+        "--binary-q-p",
+        type=float,
+        default=0.5,
+        help="share of crops trained on one quality per layer (the paper's two-level case); "
+        "the rest get a random smooth per-block quality map (blobs, ramps, constants)",
+    )
     p.add_argument("--device", default="auto")
-    p.add_argument("--no-bf16", action="store_true",
-                   help="train the transforms in fp32 (automatic where the device has no native bf16)")
+    p.add_argument(
+        "--no-bf16",
+        action="store_true",
+        help="train the transforms in fp32 (automatic where the device has no native bf16)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from run-dir/last.safetensors")
-    p.add_argument("--init-from", type=Path, default=None,
-                   help="start a new run from exported weights (e.g. the shipped ones): run folders "
-                        "are not in git, so a new session continues training this way")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start a new run from exported weights (e.g. the shipped ones): run folders "
+        "are not in git, so a new session continues training this way",
+    )
     p.add_argument("--val-every", type=int, default=500)
     p.add_argument("--ckpt-minutes", type=float, default=4.0)
-    p.add_argument("--export", type=Path, default=DEFAULT_CODEC,
-                   help="where the best weights are exported (model only, fp16)")
+    p.add_argument(
+        "--export", type=Path, default=DEFAULT_CODEC, help="where the best weights are exported (model only, fp16)"
+    )
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--N", type=int, default=ModelConfig.N)
@@ -86,29 +110,52 @@ def pick_device(name: str) -> torch.device:
 
 def layer_mse_weight(q, mse_weight: float, top_ratio: float):
     """w·r^q: the MSE weight of a layer coded at quality q (tensor or float)."""
-    return mse_weight * top_ratio ** q
+    return mse_weight * top_ratio**q
 
 
-def mse_weight_map(latent_mask: torch.Tensor, q_obj: torch.Tensor, q_bkg: torch.Tensor,
-                   size: tuple[int, int], mse_weight: float, top_ratio: float) -> torch.Tensor:
-    """(B, 1, H, W) MSE weight of each pixel: w·r^q of the layer its latent block is coded in.
+def mse_weight_map(q_map: torch.Tensor, size: tuple[int, int], mse_weight: float, top_ratio: float) -> torch.Tensor:
+    """(B, 1, H, W) MSE weight of each pixel: w·r^q of the 16×16 block it is coded in.
 
-    The layer comes from the latent mask, not the pixel mask, because the block decides which
-    quality a pixel is reconstructed at.
+    The quality comes from the block, not the pixel, because the block decides which quality
+    a pixel is reconstructed at (with a binary mask: the layer's quality).
     """
-    layer = F.interpolate(latent_mask, scale_factor=LATENT_STRIDE, mode="nearest")[..., : size[0], : size[1]]
-    w_obj = layer_mse_weight(q_obj, mse_weight, top_ratio).view(-1, 1, 1, 1)
-    w_bkg = layer_mse_weight(q_bkg, mse_weight, top_ratio).view(-1, 1, 1, 1)
-    return layer * w_obj + (1 - layer) * w_bkg
+    q = F.interpolate(q_map, scale_factor=LATENT_STRIDE, mode="nearest")[..., : size[0], : size[1]]
+    return layer_mse_weight(q, mse_weight, top_ratio)
 
 
-def loss_terms(model, x, pixel_mask, q_obj, q_bkg, distortion: str, bf16: bool,
-               mse_weight: float = 0.0, mse_top_ratio: float = 1.0) -> dict:
+def weighted_bpp(out: dict, npx: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ a(q)·bits, Σ bits) per image in bpp: each block's rate weighed by its own quality.
+
+    y bits sit on the latent grid and take their block's a(q); z bits sit on the 4× coarser
+    hyper grid and take the mean a(q) of the 4×4 blocks they describe. With one quality per
+    layer this is exactly a(q_bkg)·R_bkg + a(q_obj)·R_obj.
+    """
+    a_y = rate_weight(out["q_map"])
+    a_z = F.avg_pool2d(a_y, HYPER_STRIDE)
+    weighted = total = 0
+    for maps in out["bit_maps"].values():
+        weighted = weighted + (a_y * maps["y"]).sum(dim=(1, 2, 3)) + (a_z * maps["z"]).sum(dim=(1, 2, 3))
+        total = total + maps["y"].sum(dim=(1, 2, 3)) + maps["z"].sum(dim=(1, 2, 3))
+    return weighted / npx, total / npx
+
+
+def loss_terms(
+    model,
+    x,
+    pixel_mask,
+    q_obj,
+    q_bkg,
+    distortion: str,
+    bf16: bool,
+    mse_weight: float = 0.0,
+    mse_top_ratio: float = 1.0,
+    q_map: torch.Tensor | None = None,
+) -> dict:
+    """The training loss for one batch; ``q_map`` (B,1,h,w) replaces the two layer qualities."""
     lat = latent_mask_from_pixels(pixel_mask)
-    out = model(x, lat, q_obj, q_bkg, noise=True, bf16=bf16)
+    out = model(x, lat, q_obj, q_bkg, noise=True, bf16=bf16, q_map=q_map)
     npx = x.shape[-2] * x.shape[-1]
-    bpp_obj = (out["bits"]["object"]["y"] + out["bits"]["object"]["z"]) / npx
-    bpp_bkg = (out["bits"]["background"]["y"] + out["bits"]["background"]["z"]) / npx
+    rate_term, bpp = weighted_bpp(out, npx)
     x_hat = out["x_hat"]
     if distortion == "mse":
         d = (x_hat - x).pow(2).mean(dim=(1, 2, 3))
@@ -117,15 +164,16 @@ def loss_terms(model, x, pixel_mask, q_obj, q_bkg, distortion: str, bf16: bool,
         d = 1 - ms_ssim(x_hat, x, data_range=1.0, size_average=False)
         dist_term = DISTORTION_WEIGHT * d
         if mse_weight:
-            w = mse_weight_map(lat, q_obj, q_bkg, x.shape[-2:], mse_weight, mse_top_ratio)
+            w = mse_weight_map(out["q_map"], x.shape[-2:], mse_weight, mse_top_ratio)
             dist_term = dist_term + (w * (x_hat - x).pow(2).mean(dim=1, keepdim=True)).mean(dim=(1, 2, 3))
-    loss = dist_term + rate_weight(q_bkg) * bpp_bkg + rate_weight(q_obj) * bpp_obj
-    return {"loss": loss.mean(), "bpp": (bpp_obj + bpp_bkg).mean(), "d": d.mean()}
+    loss = dist_term + rate_term
+    return {"loss": loss.mean(), "bpp": bpp.mean(), "d": d.mean()}
 
 
 @torch.no_grad()
-def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device, mse_weight: float = 0.0,
-             mse_top_ratio: float = 1.0) -> dict:
+def validate(
+    model: LearntOBIC, images: torch.Tensor, device: torch.device, mse_weight: float = 0.0, mse_top_ratio: float = 1.0
+) -> dict:
     """Hard-rounded rate estimate and MS-SSIM in single-layer mode at q = 0, 0.5, 1."""
     model.eval()
     x = images.to(device)
@@ -139,10 +187,14 @@ def validate(model: LearntOBIC, images: torch.Tensor, device: torch.device, mse_
         bpp = (bits / (x.shape[2] * x.shape[3])).mean().item()
         ms = ms_ssim(out["x_hat"].clamp(0, 1), x, data_range=1.0).item()
         mse = (out["x_hat"].clamp(0, 1) - x).pow(2).mean().item()
-        res[f"q{q:g}"] = {"bpp": round(bpp, 4), "ms_ssim": round(ms, 4),
-                          "psnr": round(-10 * torch.log10(torch.tensor(mse)).item(), 2)}
-        score += (DISTORTION_WEIGHT * (1 - ms) + layer_mse_weight(q, mse_weight, mse_top_ratio) * mse
-                  + rate_weight(q) * bpp)
+        res[f"q{q:g}"] = {
+            "bpp": round(bpp, 4),
+            "ms_ssim": round(ms, 4),
+            "psnr": round(-10 * torch.log10(torch.tensor(mse)).item(), 2),
+        }
+        score += (
+            DISTORTION_WEIGHT * (1 - ms) + layer_mse_weight(q, mse_weight, mse_top_ratio) * mse + rate_weight(q) * bpp
+        )
     res["score"] = round(score / 3, 4)
     model.train()
     return res
@@ -188,8 +240,10 @@ def run(args: argparse.Namespace) -> None:
     train_model = model
     if distributed:
         train_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
     sampler = CropSampler(args.photos, args.pairs, crop=args.crop, seed=args.seed * 1000 + rank + meta["step"])
+    qmaps = QualityMapSampler(binary_p=args.binary_q_p, seed=args.seed * 1000 + rank + meta["step"])
     val_images = codec_validation_images(args.photos) if rank == 0 and args.photos else None
     run_dir.mkdir(parents=True, exist_ok=True)
     csv_path = run_dir / "log.csv"
@@ -213,8 +267,9 @@ def run(args: argparse.Namespace) -> None:
     t_start = time.time()
     t_ckpt = time.time()
     wall0 = meta["wall_s"]
-    bar = tqdm(total=args.steps, initial=start_step, disable=rank != 0, dynamic_ncols=True,
-               mininterval=5, file=sys.stderr)
+    bar = tqdm(
+        total=args.steps, initial=start_step, disable=rank != 0, dynamic_ncols=True, mininterval=5, file=sys.stderr
+    )
     ema = None
 
     def checkpoint():
@@ -231,11 +286,10 @@ def run(args: argparse.Namespace) -> None:
         x, m = sampler.batch(args.batch)
         x = x.to(device).to(memory_format=torch.channels_last)
         m = m.to(device)
-        K = config.levels
-        q_obj = torch.randint(0, K, (x.shape[0],), device=device).float() / (K - 1)
-        q_bkg = torch.randint(0, K, (x.shape[0],), device=device).float() / (K - 1)
-        terms = loss_terms(train_model, x, m, q_obj, q_bkg, args.distortion, bf16, args.mse_weight,
-                            args.mse_top_ratio)
+        q_map = qmaps.sample(latent_mask_from_pixels(m), config.levels).to(device)
+        terms = loss_terms(
+            train_model, x, m, None, None, args.distortion, bf16, args.mse_weight, args.mse_top_ratio, q_map=q_map
+        )
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -246,10 +300,20 @@ def run(args: argparse.Namespace) -> None:
         ema = vals if ema is None else {k: 0.98 * ema[k] + 0.02 * vals[k] for k in vals}
         if rank == 0:
             bar.update(1)
-            bar.set_postfix(loss=f"{ema['loss']:.3f}", bpp=f"{ema['bpp']:.3f}",
-                            d=f"{ema['d']:.4f}", lr=f"{lr:.1e}", refresh=False)
-            row = [step, round(wall0 + time.time() - t_start, 1), round(vals["loss"], 4),
-                   round(vals["bpp"], 4), round(vals["d"], 5), lr, "", "", ""]
+            bar.set_postfix(
+                loss=f"{ema['loss']:.3f}", bpp=f"{ema['bpp']:.3f}", d=f"{ema['d']:.4f}", lr=f"{lr:.1e}", refresh=False
+            )
+            row = [
+                step,
+                round(wall0 + time.time() - t_start, 1),
+                round(vals["loss"], 4),
+                round(vals["bpp"], 4),
+                round(vals["d"], 5),
+                lr,
+                "",
+                "",
+                "",
+            ]
             if val_images is not None and step % args.val_every == 0:
                 v = validate(model, val_images, device, args.mse_weight, args.mse_top_ratio)
                 row[6:9] = [v["q0.5"]["bpp"], v["q0.5"]["ms_ssim"], v["score"]]
@@ -281,34 +345,53 @@ def init_from_weights(model: LearntOBIC, path: Path, meta: dict) -> dict:
 
     loaded = load_weights(path)
     model.load_state_dict(loaded.state)
-    return {**meta, "step": int(loaded.card.get("steps", 0)),
-            "wall_s": float(loaded.card.get("wall_time_s", 0.0)), "init_from": loaded.id}
+    return {
+        **meta,
+        "step": int(loaded.card.get("steps", 0)),
+        "wall_s": float(loaded.card.get("wall_time_s", 0.0)),
+        "init_from": loaded.id,
+    }
 
 
 def vars_json(args: argparse.Namespace) -> dict:
-    return {k: (str(v) if isinstance(v, Path) else [str(i) for i in v] if isinstance(v, list) else v)
-            for k, v in vars(args).items() if k != "func"}
+    return {
+        k: (str(v) if isinstance(v, Path) else [str(i) for i in v] if isinstance(v, list) else v)
+        for k, v in vars(args).items()
+        if k != "func"
+    }
 
 
 def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) -> None:
     """Write the current weights as the shipped model + card (fp16, validated after rounding)."""
-    mse_term = (f"{args.mse_weight:g}*MSE" if args.mse_top_ratio == 1.0 else
-                f"{args.mse_weight:g}*{args.mse_top_ratio:g}^q*MSE (q of each pixel's layer)")
+    mse_term = (
+        f"{args.mse_weight:g}*MSE"
+        if args.mse_top_ratio == 1.0
+        else f"{args.mse_weight:g}*{args.mse_top_ratio:g}^q*MSE (q of each pixel's layer)"
+    )
     card = {
         "config": config.to_dict(),
         "kind": "codec",
         "distortion": args.distortion,
         "loss": f"64*(1-MS-SSIM) + {mse_term} + {RATE_RATIO:g}^(1-q_bkg)*R_bkg "
-                f"+ {RATE_RATIO:g}^(1-q_obj)*R_obj (bpp; MSE on [0,1] RGB)"
-        if args.distortion == "ms-ssim" else f"{MSE_WEIGHT}*MSE + {RATE_RATIO:g}^(1-q)*R per layer",
+        f"+ {RATE_RATIO:g}^(1-q_obj)*R_obj (bpp; MSE on [0,1] RGB)"
+        if args.distortion == "ms-ssim"
+        else f"{MSE_WEIGHT}*MSE + {RATE_RATIO:g}^(1-q)*R per layer",
         "steps": meta["step"],
         "wall_time_s": round(meta.get("wall_s", 0.0), 1),
         "continued_from": meta.get("init_from"),
-        "batch": args.batch, "crop": args.crop, "lr": args.lr,
-        "data": {"photos": [str(p) for p in args.photos], "pairs": [str(p) for p in args.pairs],
-                 "excluded": "resources/splits/codec_val.txt, resources/splits/masks_val.txt, Kodak"},
-        "validation": {"set": "resources/splits/codec_val.txt (8 photos, 256x256 centre crops), "
-                              "single layer, hard-rounded rate estimate", **val},
+        "batch": args.batch,
+        "crop": args.crop,
+        "lr": args.lr,
+        "data": {
+            "photos": [str(p) for p in args.photos],
+            "pairs": [str(p) for p in args.pairs],
+            "excluded": "resources/splits/codec_val.txt, resources/splits/masks_val.txt, Kodak",
+        },
+        "validation": {
+            "set": "resources/splits/codec_val.txt (8 photos, 256x256 centre crops), "
+            "single layer, hard-rounded rate estimate",
+            **val,
+        },
         "command": "obic train codec " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["codec"] else sys.argv[1:]),
         "device": str(next(model.parameters()).device),
         "date": time.strftime("%Y-%m-%d %H:%M"),

@@ -26,8 +26,7 @@ CODEC_VAL_FILE = REPO_ROOT / "resources" / "splits" / "codec_val.txt"
 
 
 def codec_validation_stems() -> set[str]:
-    return {s.strip() for s in CODEC_VAL_FILE.read_text().splitlines()
-            if s.strip() and not s.startswith("#")}
+    return {s.strip() for s in CODEC_VAL_FILE.read_text().splitlines() if s.strip() and not s.startswith("#")}
 
 
 def _load_rgb(path: Path) -> np.ndarray:
@@ -59,8 +58,15 @@ class Sample:
 class CropSampler:
     """Draws batches of (image crops, pixel masks) from preloaded photos and mask pairs."""
 
-    def __init__(self, photo_dirs: list[Path], pair_dirs: list[Path], crop: int = 256,
-                 seed: int = 0, full_mask_p: float = 0.3, empty_mask_p: float = 0.05) -> None:
+    def __init__(
+        self,
+        photo_dirs: list[Path],
+        pair_dirs: list[Path],
+        crop: int = 256,
+        seed: int = 0,
+        full_mask_p: float = 0.3,
+        empty_mask_p: float = 0.05,
+    ) -> None:
         self.crop = crop
         self.rng = np.random.default_rng(seed)
         self.full_mask_p = full_mask_p
@@ -88,8 +94,13 @@ class CropSampler:
                 self.pairs.append(Sample(img, mask))
         if not self.photos and not self.pairs:
             raise ValueError("no training images found")
-        log.info("training data: %d photos, %d image/mask pairs; %d smaller than the %d px crop "
-                 "(reflect-padded)", len(self.photos), len(self.pairs), small, crop)
+        log.info(
+            "training data: %d photos, %d image/mask pairs; %d smaller than the %d px crop (reflect-padded)",
+            len(self.photos),
+            len(self.pairs),
+            small,
+            crop,
+        )
 
     def _crop(self, s: Sample) -> tuple[np.ndarray, np.ndarray]:
         c, rng = self.crop, self.rng
@@ -102,7 +113,7 @@ class CropSampler:
                 mask = np.pad(mask, ((0, ph), (0, pw)), mode="reflect")
             h, w = img.shape[:2]
         y0, x0 = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
-        img = img[y0:y0 + c, x0:x0 + c]
+        img = img[y0 : y0 + c, x0 : x0 + c]
         u = rng.random()
         if u < self.full_mask_p:
             mask = np.ones((c, c), np.uint8)
@@ -111,7 +122,7 @@ class CropSampler:
         elif mask is None:
             mask = random_blob_mask(c, c, rng)
         else:
-            mask = mask[y0:y0 + c, x0:x0 + c]
+            mask = mask[y0 : y0 + c, x0 : x0 + c]
         if rng.random() < 0.5:
             img, mask = img[:, ::-1], mask[:, ::-1]
         return img, mask
@@ -138,9 +149,10 @@ def codec_validation_images(photo_dirs: list[Path], size: int = 256) -> torch.Te
                 img = _load_rgb(p)
                 h, w = img.shape[:2]
                 y0, x0 = (h - size) // 2, (w - size) // 2
-                out.append(img[y0:y0 + size, x0:x0 + size])
+                out.append(img[y0 : y0 + size, x0 : x0 + size])
     if not out:
-        log.warning("none of the codec validation photos are in %s: no periodic validation/export",
-                    [str(d) for d in photo_dirs])
+        log.warning(
+            "none of the codec validation photos are in %s: no periodic validation/export", [str(d) for d in photo_dirs]
+        )
         return None
     return torch.from_numpy(np.stack(out)).permute(0, 3, 1, 2).float().div_(255)

@@ -40,17 +40,30 @@ IGNORE = 255  # VOC "void" pixels: no loss there
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", nargs="+", type=Path, required=True,
-                   help="folders with images/ + masks/ (or VOC JPEGImages/ + SegmentationClass/)")
+    p.add_argument(
+        "--data",
+        nargs="+",
+        type=Path,
+        required=True,
+        help="folders with images/ + masks/ (or VOC JPEGImages/ + SegmentationClass/)",
+    )
     p.add_argument("--run-dir", type=Path, default=Path("runs/seg"))
     p.add_argument("--steps", type=int, default=6000, help="total steps (the lr schedule's length)")
-    p.add_argument("--minutes", type=float, default=0,
-                   help="wall-time budget in minutes (0: none); the lr schedule follows whichever of "
-                        "steps or minutes runs out first, so a slow machine still ends annealed")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=0,
+        help="wall-time budget in minutes (0: none); the lr schedule follows whichever of "
+        "steps or minutes runs out first, so a slow machine still ends annealed",
+    )
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--crop", type=int, default=160)
-    p.add_argument("--long-side", type=int, default=NET_LONG_SIDE,
-                   help="images are stored resized to this long side (also the inference size)")
+    p.add_argument(
+        "--long-side",
+        type=int,
+        default=NET_LONG_SIDE,
+        help="images are stored resized to this long side (also the inference size)",
+    )
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--width", type=float, default=DeepLabConfig.width)
     p.add_argument("--no-decoder", action="store_true", help="plain DeepLabV3 head (×16 upsampling)")
@@ -65,6 +78,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 # ----------------------------------------------------------------------------- data
 
+
 def resize_long(img: np.ndarray, side: int, nearest: bool = False) -> np.ndarray:
     h, w = img.shape[:2]
     s = side / max(h, w)
@@ -75,8 +89,9 @@ def resize_long(img: np.ndarray, side: int, nearest: bool = False) -> np.ndarray
 def voc_pairs(folder: Path) -> list[Pair]:
     """Pairs of a VOC-layout folder (JPEGImages/ + SegmentationClass/)."""
     masks = {p.stem: p for p in list_images(folder / "SegmentationClass")}
-    return [Pair(f"{folder.name}/{p.stem}", p, masks[p.stem])
-            for p in list_images(folder / "JPEGImages") if p.stem in masks]
+    return [
+        Pair(f"{folder.name}/{p.stem}", p, masks[p.stem]) for p in list_images(folder / "JPEGImages") if p.stem in masks
+    ]
 
 
 def load_pair(pair: Pair, side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -124,32 +139,32 @@ class SegSampler:
         img = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
         mask = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
         h, w = img.shape[:2]
-        if h < c or w < c:   # pad with mean gray / ignore so padding is never "background"
+        if h < c or w < c:  # pad with mean gray / ignore so padding is never "background"
             ph, pw = max(0, c - h), max(0, c - w)
             top, left = int(rng.integers(0, ph + 1)), int(rng.integers(0, pw + 1))
-            img = cv2.copyMakeBorder(img, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT,
-                                     value=(124, 116, 104))
-            mask = cv2.copyMakeBorder(mask, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT,
-                                      value=IGNORE)
+            img = cv2.copyMakeBorder(img, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=(124, 116, 104))
+            mask = cv2.copyMakeBorder(mask, top, ph - top, left, pw - left, cv2.BORDER_CONSTANT, value=IGNORE)
             h, w = img.shape[:2]
         y0, x0 = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
-        img, mask = img[y0:y0 + c, x0:x0 + c], mask[y0:y0 + c, x0:x0 + c]
+        img, mask = img[y0 : y0 + c, x0 : x0 + c], mask[y0 : y0 + c, x0 : x0 + c]
         if rng.random() < 0.5:
             img, mask = img[:, ::-1], mask[:, ::-1]
         img = img.astype(np.float32)
         gray = img.mean(axis=2, keepdims=True)
-        img = gray + (img - gray) * rng.uniform(0.7, 1.3)            # saturation
+        img = gray + (img - gray) * rng.uniform(0.7, 1.3)  # saturation
         img = (img - img.mean()) * rng.uniform(0.75, 1.25) + img.mean() + rng.uniform(-20, 20)
         return np.clip(img, 0, 255), np.ascontiguousarray(mask)
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-        imgs, masks = zip(*(self._one(*self.samples[int(self.rng.integers(len(self.samples)))])
-                            for _ in range(n)), strict=True)
+        imgs, masks = zip(
+            *(self._one(*self.samples[int(self.rng.integers(len(self.samples)))]) for _ in range(n)), strict=True
+        )
         x = torch.from_numpy(np.stack(imgs)).permute(0, 3, 1, 2).div_(255)
         return x.contiguous(memory_format=torch.channels_last), torch.from_numpy(np.stack(masks)).unsqueeze(1)
 
 
 # ----------------------------------------------------------------------------- loss / eval
+
 
 def seg_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """BCE + soft Dice over valid (non-ignored) pixels."""
@@ -163,8 +178,9 @@ def seg_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return bce + dice.mean()
 
 
-def train_step(model: DeepLabV3, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-               bf16: bool = True) -> float:
+def train_step(
+    model: DeepLabV3, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, bf16: bool = True
+) -> float:
     """One optimisation step; returns the loss (used by the loop and the tests)."""
     model.train()
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16 and x.device.type == "cpu"):
@@ -197,6 +213,7 @@ def validate(model: DeepLabV3, samples: list[tuple[np.ndarray, np.ndarray]], bf1
 
 # ----------------------------------------------------------------------------- loop
 
+
 def lr_at(args: argparse.Namespace, step: int, wall_s: float) -> float:
     """Linear warm-up, then poly(0.9) decay over the steps-or-minutes budget."""
     prog = step / args.steps
@@ -223,8 +240,9 @@ def run(args: argparse.Namespace) -> None:
     model = DeepLabV3(config).to(memory_format=torch.channels_last)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 1e-4},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": 1e-4}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr
+    )
     if args.resume and last.exists():
         meta = load_checkpoint(last, model, opt)
         log.info("resumed from %s at step %d (%.1f min trained)", last, meta["step"], meta["wall_s"] / 60)
@@ -232,8 +250,13 @@ def run(args: argparse.Namespace) -> None:
     t0 = time.time()
     train = [load_pair(p, args.long_side) for p in train_pairs]
     val = [load_pair(p, args.long_side) for p in val_pairs]
-    log.info("%d training pairs, %d validation pairs (loaded in %.0f s); model %.2f M parameters",
-             len(train), len(val), time.time() - t0, count_parameters(model) / 1e6)
+    log.info(
+        "%d training pairs, %d validation pairs (loaded in %.0f s); model %.2f M parameters",
+        len(train),
+        len(val),
+        time.time() - t0,
+        count_parameters(model) / 1e6,
+    )
     sampler = SegSampler(train, args.crop, seed=args.seed * 1000 + meta["step"])
     run_dir.mkdir(parents=True, exist_ok=True)
     csv_path = run_dir / "log.csv"
@@ -302,12 +325,16 @@ def run(args: argparse.Namespace) -> None:
 
 
 def vars_json(args: argparse.Namespace) -> dict:
-    return {k: (str(v) if isinstance(v, Path) else [str(i) for i in v] if isinstance(v, list) else v)
-            for k, v in vars(args).items() if k != "func"}
+    return {
+        k: (str(v) if isinstance(v, Path) else [str(i) for i in v] if isinstance(v, list) else v)
+        for k, v in vars(args).items()
+        if k != "func"
+    }
 
 
-def export(model: DeepLabV3, config: DeepLabConfig, args: argparse.Namespace, meta: dict, val: dict,
-           n_train: int) -> None:
+def export(
+    model: DeepLabV3, config: DeepLabConfig, args: argparse.Namespace, meta: dict, val: dict, n_train: int
+) -> None:
     """Write the current weights as the shipped segmenter + model card (fp16)."""
     from obic_core.weights import save_weights
 
@@ -320,14 +347,19 @@ def export(model: DeepLabV3, config: DeepLabConfig, args: argparse.Namespace, me
         "loss": "BCE + soft Dice",
         "steps": meta["step"],
         "wall_time_s": round(meta.get("wall_s", 0.0), 1),
-        "batch": args.batch, "crop": args.crop, "lr": args.lr, "bf16": not args.no_bf16 and fast_bf16("cpu"),
+        "batch": args.batch,
+        "crop": args.crop,
+        "lr": args.lr,
+        "bf16": not args.no_bf16 and fast_bf16("cpu"),
         "threads": args.threads,
-        "data": {"folders": [str(p) for p in args.data], "train_pairs": n_train,
-                 "excluded": "resources/splits/masks_val.txt, Kodak"},
-        "validation": {"set": "resources/splits/masks_val.txt",
-                       "resolution": f"{args.long_side} px long side", **val},
-        "command": "obic train seg " + " ".join(
-            sys.argv[sys.argv.index("seg") + 1:] if "seg" in sys.argv else sys.argv[1:]),
+        "data": {
+            "folders": [str(p) for p in args.data],
+            "train_pairs": n_train,
+            "excluded": "resources/splits/masks_val.txt, Kodak",
+        },
+        "validation": {"set": "resources/splits/masks_val.txt", "resolution": f"{args.long_side} px long side", **val},
+        "command": "obic train seg "
+        + " ".join(sys.argv[sys.argv.index("seg") + 1 :] if "seg" in sys.argv else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
     save_weights(model.state_dict(), args.export, card)

@@ -20,7 +20,7 @@ from obic_gui.document import Document
 from obic_gui.qimage import bgra_view, rgb_to_qimage
 from obic_gui.widgets.image_view import ImageView
 
-DEFAULT_COLOUR = (0, 200, 255)    # cyan: rare in photos' objects, visible on skin, fur and foliage
+DEFAULT_COLOUR = (0, 200, 255)  # cyan: rare in photos' objects, visible on skin, fur and foliage
 MIN_BRUSH, MAX_BRUSH = 1, 800
 
 
@@ -35,8 +35,8 @@ class MaskCanvas(ImageView):
     """Image + mask overlay + brush / eraser / fill / rectangle tools on a :class:`Document`."""
 
     brush_size_changed = Signal(int)
-    rect_drawn = Signal(object)          # (x0, y0, x1, y1) in image pixels: "smart refine here"
-    edit_refused = Signal(str)           # e.g. painting while a refine is running
+    rect_drawn = Signal(object)  # (x0, y0, x1, y1) in image pixels: "smart refine here"
+    edit_refused = Signal(str)  # e.g. painting while a refine is running
 
     def __init__(self, doc: Document, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -45,7 +45,7 @@ class MaskCanvas(ImageView):
         self._brush = 40
         self.overlay_visible = True
         self.overlay_opacity = 0.45
-        self.show_coded = False          # show the 16×16-block mask the codec really codes
+        self.show_coded = False  # show the 16×16-block mask the codec really codes
         self.colour = DEFAULT_COLOUR
         self.editable = True
         self._overlay = np.zeros((0, 0, 4), np.uint8)
@@ -157,7 +157,7 @@ class MaskCanvas(ImageView):
         ox0, oy0, ox1, oy1 = outer
         ix0, iy0, ix1, iy1 = inner
         patch = mask_ops.overlay_bgra(mask[oy0:oy1, ox0:ox1], self.colour, self.overlay_opacity)
-        self._overlay[iy0:iy1, ix0:ix1] = patch[iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]
+        self._overlay[iy0:iy1, ix0:ix1] = patch[iy0 - oy0 : iy1 - oy0, ix0 - ox0 : ix1 - ox0]
         tl = self.to_widget(QPointF(ix0, iy0))
         br = self.to_widget(QPointF(ix1, iy1))
         self.update(QRectF(tl, br).toAlignedRect().adjusted(-2, -2, 2, 2))
@@ -206,8 +206,13 @@ class MaskCanvas(ImageView):
                 p.drawText(box, Qt.AlignmentFlag.AlignCenter, self._busy_text)
         if self._rect_from is not None and self._rect_to is not None:
             self._dashed_rect(p, QRectF(self._rect_from, self._rect_to).normalized())
-        if (self._mouse is not None and self.tool in (Tool.BRUSH, Tool.ERASER)
-                and not self.panning and not self.space_held and self.image() is not None):
+        if (
+            self._mouse is not None
+            and self.tool in (Tool.BRUSH, Tool.ERASER)
+            and not self.panning
+            and not self.space_held
+            and self.image() is not None
+        ):
             r = max(1.5, self._brush / 2 * self.scale)
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setPen(QPen(QColor(0, 0, 0, 200), 3))
@@ -292,8 +297,9 @@ class MaskCanvas(ImageView):
             a, b = self._image_xy(self._rect_from), self._image_xy(event.position())
             self._rect_from = self._rect_to = None
             h, w = self.doc.shape
-            box = mask_ops.clip_box((int(min(a[0], b[0])), int(min(a[1], b[1])),
-                                     int(max(a[0], b[0])) + 1, int(max(a[1], b[1])) + 1), (h, w))
+            box = mask_ops.clip_box(
+                (int(min(a[0], b[0])), int(min(a[1], b[1])), int(max(a[0], b[0])) + 1, int(max(a[1], b[1])) + 1), (h, w)
+            )
             if box is not None and box[2] - box[0] >= 8 and box[3] - box[1] >= 8:
                 self.rect_drawn.emit(box)
             self.update()
@@ -308,6 +314,6 @@ class MaskCanvas(ImageView):
         if self.panning or self.space_held:
             super().update_cursor()
         elif self.tool in (Tool.BRUSH, Tool.ERASER) and self.image() is not None:
-            self.setCursor(Qt.CursorShape.BlankCursor)   # the circle is the cursor
+            self.setCursor(Qt.CursorShape.BlankCursor)  # the circle is the cursor
         else:
             self.setCursor(Qt.CursorShape.CrossCursor)

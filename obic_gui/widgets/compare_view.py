@@ -32,10 +32,10 @@ from obic_gui.widgets.image_view import ImageView
 
 @dataclass
 class CompareEntry:
-    key: str            # "original", "obic", "hevc", ...
+    key: str  # "original", "obic", "hevc", ...
     title: str
     image: QImage
-    caption: str        # rich text, two lines
+    caption: str  # rich text, two lines
 
 
 def caption_for(fig: CodecFigures) -> str:
@@ -43,14 +43,12 @@ def caption_for(fig: CodecFigures) -> str:
     head = f"<b>{codec_label(fig.codec)}</b> &nbsp; {fmt_bytes(fig.bytes)} · {fmt_bpp(fig.bpp)}"
     if not fig.reached:
         head += " &nbsp;<span style='color:#ffb454'>(could not reach the target)</span>"
-    body = (f"PSNR {fmt_db(fig.psnr)} · MS-SSIM {fmt_ssim(fig.ms_ssim)} · "
-            f"object {fmt_db(fig.object_psnr)}")
+    body = f"PSNR {fmt_db(fig.psnr)} · MS-SSIM {fmt_ssim(fig.ms_ssim)} · object {fmt_db(fig.object_psnr)}"
     return f"{head}<br><span style='color:#b9c0cc'>{body}</span>"
 
 
 def original_caption(width: int, height: int) -> str:
-    return (f"<b>Original</b> &nbsp; {width}×{height}<br>"
-            f"<span style='color:#b9c0cc'>uncompressed · 24 bpp</span>")
+    return f"<b>Original</b> &nbsp; {width}×{height}<br><span style='color:#b9c0cc'>uncompressed · 24 bpp</span>"
 
 
 class SyncGroup:
@@ -75,7 +73,7 @@ class SyncGroup:
             for v in self.views:
                 if v is source:
                     continue
-                if source.fitted:   # stay "fitted" together, so resizing refits them all
+                if source.fitted:  # stay "fitted" together, so resizing refits them all
                     v.fit(emit=False)
                 else:
                     v.set_view(scale, cx, cy)
@@ -91,7 +89,7 @@ class SplitView(ImageView):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._b: QImage | None = None
-        self.split = 0.5                 # divider position as a fraction of the widget width
+        self.split = 0.5  # divider position as a fraction of the widget width
         self._dragging = False
 
     def set_pair(self, a: QImage | None, b: QImage | None) -> None:
@@ -167,7 +165,7 @@ def _caption_label(html: str = "") -> QLabel:
     lab.setTextFormat(Qt.TextFormat.RichText)
     lab.setWordWrap(True)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    lab.setMinimumHeight(lab.fontMetrics().lineSpacing() * 2 + 12)   # rows of tiles line up
+    lab.setMinimumHeight(lab.fontMetrics().lineSpacing() * 2 + 12)  # rows of tiles line up
     return lab
 
 
@@ -221,8 +219,10 @@ class CompareView(QWidget):
         lay.addLayout(bar)
 
         self.stack = QStackedWidget()
-        self.empty = QLabel("Nothing to compare yet.\nPress “Encode & compare” to code this image with "
-                            "OBIC and the chosen codecs at the same bitrate.")
+        self.empty = QLabel(
+            "Nothing to compare yet.\nPress “Encode & compare” to code this image with "
+            "OBIC and the chosen codecs at the same bitrate."
+        )
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.empty.setObjectName("hint")
         self.grid_page = QWidget()
@@ -292,6 +292,7 @@ class CompareView(QWidget):
                 combo.addItem(e.title, e.key)
             combo.blockSignals(False)
         keys = [e.key for e in entries]
+
         def pick(kept, preferred, fallback):
             if kept in keys:
                 return kept
@@ -349,4 +350,4 @@ class CompareView(QWidget):
     def actual_size(self) -> None:
         views = self._views()
         if views:
-            views[0].actual_size()   # the others follow through the sync group
+            views[0].actual_size()  # the others follow through the sync group

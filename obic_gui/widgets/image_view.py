@@ -23,15 +23,15 @@ BACKGROUND = QColor(38, 40, 44)
 class ImageView(QWidget):
     """Shows one QImage; wheel zooms around the cursor, middle-drag or Space+drag pans."""
 
-    view_changed = Signal(float, float, float)   # scale, centre x, centre y (image pixels)
-    cursor_moved = Signal(int, int)              # image pixel under the mouse (-1, -1 outside)
+    view_changed = Signal(float, float, float)  # scale, centre x, centre y (image pixels)
+    cursor_moved = Signal(int, int)  # image pixel under the mouse (-1, -1 outside)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
         self._scale = 1.0
-        self._cx = self._cy = 0.0               # image point shown at the widget centre
-        self._fit = True                        # refit on resize until the user zooms
+        self._cx = self._cy = 0.0  # image point shown at the widget centre
+        self._fit = True  # refit on resize until the user zooms
         self._panning = False
         self._space = False
         self._pan_from = QPointF()
@@ -48,7 +48,7 @@ class ImageView(QWidget):
 
     def set_image(self, image: QImage | None, keep_view: bool = False) -> None:
         """Show ``image``; the view is refitted unless ``keep_view`` (same-size content)."""
-        same = (image is not None and self._image is not None and image.size() == self._image.size())
+        same = image is not None and self._image is not None and image.size() == self._image.size()
         self._image = image
         if not (keep_view and same):
             self.fit()
@@ -105,7 +105,7 @@ class ImageView(QWidget):
 
     def set_view(self, scale: float, cx: float, cy: float) -> None:
         """Adopt another view's state (synchronised compare views); emits nothing back."""
-        if (abs(scale - self._scale) < 1e-9 and abs(cx - self._cx) < 1e-6 and abs(cy - self._cy) < 1e-6):
+        if abs(scale - self._scale) < 1e-9 and abs(cx - self._cx) < 1e-6 and abs(cy - self._cy) < 1e-6:
             return
         self._fit = False
         self._scale, self._cx, self._cy = scale, cx, cy
@@ -118,12 +118,14 @@ class ImageView(QWidget):
 
     # -- coordinates -----------------------------------------------------------------------
     def to_image(self, p: QPointF) -> QPointF:
-        return QPointF((p.x() - self.width() / 2) / self._scale + self._cx,
-                       (p.y() - self.height() / 2) / self._scale + self._cy)
+        return QPointF(
+            (p.x() - self.width() / 2) / self._scale + self._cx, (p.y() - self.height() / 2) / self._scale + self._cy
+        )
 
     def to_widget(self, p: QPointF) -> QPointF:
-        return QPointF((p.x() - self._cx) * self._scale + self.width() / 2,
-                       (p.y() - self._cy) * self._scale + self.height() / 2)
+        return QPointF(
+            (p.x() - self._cx) * self._scale + self.width() / 2, (p.y() - self._cy) * self._scale + self.height() / 2
+        )
 
     def image_rect_in_widget(self) -> QRectF:
         w, h = self.image_size()
@@ -178,12 +180,13 @@ class ImageView(QWidget):
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom_by(WHEEL_STEP ** steps, event.position())
+            self.zoom_by(WHEEL_STEP**steps, event.position())
         event.accept()
 
     def is_pan_start(self, event: QMouseEvent) -> bool:
-        return (event.button() == Qt.MouseButton.MiddleButton
-                or (event.button() == Qt.MouseButton.LeftButton and self._space))
+        return event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and self._space
+        )
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self.is_pan_start(event):

@@ -9,9 +9,11 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QToolButton, QWidget
 
-CHOICES = (("both", "Both layers", ("object", "background")),
-           ("object", "Object only", ("object",)),
-           ("background", "Background only", ("background",)))
+CHOICES = (
+    ("both", "Both layers", ("object", "background")),
+    ("object", "Object only", ("object",)),
+    ("background", "Background only", ("background",)),
+)
 
 
 class LayersBar(QWidget):

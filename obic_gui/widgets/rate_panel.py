@@ -66,8 +66,7 @@ class QualitySlider(QWidget):
     def _on_value(self, v: int) -> None:
         q = v / 100.0
         self.value.setText(f"<b>{q:.2f}</b>")
-        self.weight.setText(f"rate weight a = 512^(1−q) = {rate_weight(q):.2f}   "
-                            f"(λ ≈ {effective_lambda(q):.1f})")
+        self.weight.setText(f"rate weight a = 512^(1−q) = {rate_weight(q):.2f}   (λ ≈ {effective_lambda(q):.1f})")
         self.changed.emit(q)
 
 
@@ -110,8 +109,9 @@ class RatePanel(QWidget):
         target_row.addWidget(self.target_label)
         target_row.addWidget(self.target, 1)
         rl.addLayout(target_row)
-        self.target_hint = QLabel("Target mode keeps the object − background quality gap and "
-                                  "finds the largest file within the target.")
+        self.target_hint = QLabel(
+            "Target mode keeps the object − background quality gap and finds the largest file within the target."
+        )
         self.target_hint.setObjectName("hint")
         self.target_hint.setWordWrap(True)
         rl.addWidget(self.target_hint)
@@ -146,8 +146,7 @@ class RatePanel(QWidget):
         buttons = QHBoxLayout()
         self.encode_button = QPushButton(icon("encode"), "  Encode && compare")
         self.encode_button.setObjectName("primary")
-        self.encode_button.setToolTip("Encode with OBIC and every chosen codec at the same bitrate "
-                                      "(Ctrl+Return)")
+        self.encode_button.setToolTip("Encode with OBIC and every chosen codec at the same bitrate (Ctrl+Return)")
         self.cancel_button = QPushButton(icon("cancel"), " Cancel")
         self.cancel_button.setToolTip("Stop the running job (Esc)")
         self.cancel_button.setEnabled(False)
@@ -188,10 +187,12 @@ class RatePanel(QWidget):
 
     def settings(self) -> RateSettings:
         return RateSettings(
-            object_quality=self.object_q.quality(), background_quality=self.background_q.quality(),
+            object_quality=self.object_q.quality(),
+            background_quality=self.background_q.quality(),
             target_bpp=self.target.value() if self.by_target.isChecked() else None,
             device=self.device.currentData() or "auto",
-            codecs=tuple(n for n, b in self.codec_boxes.items() if b.isChecked()))
+            codecs=tuple(n for n, b in self.codec_boxes.items() if b.isChecked()),
+        )
 
     def set_settings(self, s: RateSettings) -> None:
         self.object_q.set_quality(s.object_quality)

@@ -33,13 +33,21 @@ from obic_gui.style import icon
 PLOT_BG = "#1e2025"
 PLOT_FG = "#d0d4db"
 PART_COLOURS = {
-    "object_latent": "#ff3070", "object_hyper": "#ff8fb1",
-    "background_latent": "#3d7bd0", "background_hyper": "#8fb8ee",
-    "mask": "#ffd15c", "header": "#9aa1ad",
+    "object_latent": "#ff3070",
+    "object_hyper": "#ff8fb1",
+    "background_latent": "#3d7bd0",
+    "background_hyper": "#8fb8ee",
+    "mask": "#ffd15c",
+    "header": "#9aa1ad",
 }
 CODEC_COLOURS = {
-    "obic": "#ff3070", "obic-single": "#ff9a5c", "jpeg2000": "#b48cff", "hevc": "#4fc3f7",
-    "avif": "#66d9a8", "webp": "#ffd15c", "jpeg": "#c0c4cc",
+    "obic": "#ff3070",
+    "obic-single": "#ff9a5c",
+    "jpeg2000": "#b48cff",
+    "hevc": "#4fc3f7",
+    "avif": "#66d9a8",
+    "webp": "#ffd15c",
+    "jpeg": "#c0c4cc",
 }
 METRICS = {  # combo label → (RD point attribute, axis label, transform)
     "PSNR": ("psnr", "PSNR (dB)", None),
@@ -47,8 +55,19 @@ METRICS = {  # combo label → (RD point attribute, axis label, transform)
     "Object PSNR": ("object_psnr", "object PSNR (dB)", None),
 }
 RD_HINT = "Press “Run RD sweep” to plot this image's rate–distortion curves."
-COLUMNS = ("Codec", "Bytes", "bpp", "PSNR", "MS-SSIM", "Object PSNR", "Background PSNR",
-           "Object MS-SSIM", "Encode", "Decode", "Quality")
+COLUMNS = (
+    "Codec",
+    "Bytes",
+    "bpp",
+    "PSNR",
+    "MS-SSIM",
+    "Object PSNR",
+    "Background PSNR",
+    "Object MS-SSIM",
+    "Encode",
+    "Decode",
+    "Quality",
+)
 
 
 class NumItem(QTableWidgetItem):
@@ -75,7 +94,7 @@ def _style_plot(plot: pg.PlotWidget, title: str) -> None:
         ax.setTextPen(PLOT_FG)
         ax.setPen(pg.mkPen("#5a606b"))
         ax.setTickFont(f)
-        ax.enableAutoSIPrefix(False)   # "bits per pixel (x0.001)" helps nobody
+        ax.enableAutoSIPrefix(False)  # "bits per pixel (x0.001)" helps nobody
     plot.showGrid(x=False, y=True, alpha=0.18)
     plot.setMenuEnabled(False)
 
@@ -99,7 +118,7 @@ class StatsPanel(QWidget):
         self.bits_plot.setLabel("left", "kbit", color=PLOT_FG)
         self.bits_plot.setMouseEnabled(x=False, y=False)
         self.bits_plot.hideButtons()
-        self.bits_plot.getAxis("bottom").setHeight(44)   # two-line category labels
+        self.bits_plot.getAxis("bottom").setHeight(44)  # two-line category labels
         bl.addWidget(self.bits_plot, 1)
         self.bits_note = QLabel("")
         self.bits_note.setObjectName("hint")
@@ -112,8 +131,10 @@ class StatsPanel(QWidget):
         rl.setContentsMargins(0, 0, 0, 0)
         bar = QHBoxLayout()
         self.sweep_button = QPushButton(icon("sweep"), " Run RD sweep")
-        self.sweep_button.setToolTip("Encode this image with OBIC and the chosen codecs at several "
-                                     "bitrates and plot the rate–distortion curves (slow)")
+        self.sweep_button.setToolTip(
+            "Encode this image with OBIC and the chosen codecs at several "
+            "bitrates and plot the rate–distortion curves (slow)"
+        )
         self.metric = QComboBox()
         self.metric.addItems(list(METRICS))
         bar.addWidget(self.sweep_button)
@@ -219,8 +240,7 @@ class StatsPanel(QWidget):
         xs = list(range(len(BIT_PARTS)))
         kbits = [parts[key] * 8 / 1000 for key, _ in BIT_PARTS]
         brushes = [pg.mkBrush(PART_COLOURS[key]) for key, _ in BIT_PARTS]
-        self.bits_plot.addItem(pg.BarGraphItem(x=xs, height=kbits, width=0.7, brushes=brushes,
-                                               pen=pg.mkPen(None)))
+        self.bits_plot.addItem(pg.BarGraphItem(x=xs, height=kbits, width=0.7, brushes=brushes, pen=pg.mkPen(None)))
         ax = self.bits_plot.getAxis("bottom")
         ax.setTicks([[(i, label.replace(" ", "\n")) for i, (_, label) in enumerate(BIT_PARTS)]])
         top = max(kbits) if kbits else 1.0
@@ -234,8 +254,12 @@ class StatsPanel(QWidget):
         self.bits_plot.setXRange(-0.6, len(BIT_PARTS) - 0.4, padding=0)
         self.bits_note.setText(
             f"{layout.file_bytes:,} bytes in all = {layout.bpp:.3f} bpp for {layout.width}×{layout.height}"
-            + (f" · qualities {layout.object_quality:.2f} / {layout.background_quality:.2f}"
-               if layout.object_quality is not None and layout.background_quality is not None else ""))
+            + (
+                f" · qualities {layout.object_quality:.2f} / {layout.background_quality:.2f}"
+                if layout.object_quality is not None and layout.background_quality is not None
+                else ""
+            )
+        )
 
     # -- table -----------------------------------------------------------------------------
     def set_figures(self, figures: list[CodecFigures]) -> None:
@@ -305,20 +329,34 @@ class StatsPanel(QWidget):
                     continue
                 colour = CODEC_COLOURS.get(codec, PLOT_FG)
                 width = 3 if codec == "obic" else 2
-                self.rd_plot.plot([x for x, _ in xy], [y for _, y in xy],
-                                  pen=pg.mkPen(colour, width=width), symbol="o", symbolSize=7,
-                                  symbolBrush=colour, symbolPen=pg.mkPen(PLOT_BG))
+                self.rd_plot.plot(
+                    [x for x, _ in xy],
+                    [y for _, y in xy],
+                    pen=pg.mkPen(colour, width=width),
+                    symbol="o",
+                    symbolSize=7,
+                    symbolBrush=colour,
+                    symbolPen=pg.mkPen(PLOT_BG),
+                )
                 legend.append(f"<span style='color:{colour}'>●━</span> {codec_label(codec)}")
-            self.rd_note.setText(f"{len(self.sweep.targets)} bitrates: "
-                                 + ", ".join(f"{t:.2f}" for t in self.sweep.targets) + " bpp")
+            self.rd_note.setText(
+                f"{len(self.sweep.targets)} bitrates: " + ", ".join(f"{t:.2f}" for t in self.sweep.targets) + " bpp"
+            )
         # the current encode, as stars: where this file sits on (or off) the curves
         stars = [(f, val(getattr(f, attr, None))) for f in self.current]
         for f, y in stars:
             if y is None:
                 continue
             colour = CODEC_COLOURS.get(f.codec, PLOT_FG)
-            self.rd_plot.plot([f.bpp], [y], pen=None, symbol="star", symbolSize=16, symbolBrush=colour,
-                              symbolPen=pg.mkPen("#ffffff", width=1))
+            self.rd_plot.plot(
+                [f.bpp],
+                [y],
+                pen=None,
+                symbol="star",
+                symbolSize=16,
+                symbolBrush=colour,
+                symbolPen=pg.mkPen("#ffffff", width=1),
+            )
             if self.sweep is None:
                 legend.append(f"<span style='color:{colour}'>★</span> {codec_label(f.codec)}")
         if any(y is not None for _, y in stars):

@@ -26,8 +26,13 @@ from PySide6.QtWidgets import (
 from obic_gui.widgets.canvas import MAX_BRUSH, MIN_BRUSH
 
 #: overlay colours offered (name → RGB); no single tint reads well on every photo
-OVERLAY_COLOURS = {"Cyan": (0, 200, 255), "Magenta": (255, 48, 160), "Yellow": (255, 214, 0),
-                   "Green": (60, 230, 90), "Red": (255, 40, 40)}
+OVERLAY_COLOURS = {
+    "Cyan": (0, 200, 255),
+    "Magenta": (255, 48, 160),
+    "Yellow": (255, 214, 0),
+    "Green": (60, 230, 90),
+    "Red": (255, 40, 40),
+}
 
 #: segmentation methods as shown → as passed to predict_mask
 METHOD_LABELS = {"auto": "Auto (best measured)", "net": "Network (DeepLab)", "saliency": "Saliency + GrabCut"}
@@ -36,8 +41,9 @@ METHOD_LABELS = {"auto": "Auto (best measured)", "net": "Network (DeepLab)", "sa
 def _tool_button(action: QAction, text_beside: bool = True) -> QToolButton:
     b = QToolButton()
     b.setDefaultAction(action)
-    b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon if text_beside
-                         else Qt.ToolButtonStyle.ToolButtonIconOnly)
+    b.setToolButtonStyle(
+        Qt.ToolButtonStyle.ToolButtonTextBesideIcon if text_beside else Qt.ToolButtonStyle.ToolButtonIconOnly
+    )
     b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
     b.setAutoRaise(False)
     return b
@@ -97,9 +103,11 @@ class ToolsPanel(QWidget):
         self.colour.currentIndexChanged.connect(self._emit_colour)
         og.addWidget(self.colour, 2, 1)
         self.coded = QCheckBox("Show as coded (16 px blocks)")
-        self.coded.setToolTip("The codec decides object / background per 16×16 block "
-                              "(a block is object when at least 16 of its 256 pixels are). This shows "
-                              "what the encoder will really use.")
+        self.coded.setToolTip(
+            "The codec decides object / background per 16×16 block "
+            "(a block is object when at least 16 of its 256 pixels are). This shows "
+            "what the encoder will really use."
+        )
         self.coded.toggled.connect(self.coded_view_changed)
         og.addWidget(self.coded, 3, 0, 1, 2)
         lay.addWidget(overlay)

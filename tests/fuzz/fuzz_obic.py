@@ -43,8 +43,12 @@ def seed_files() -> list[bytes]:
     mask[10:60, 20:90] = True
     s = codec.EncodeSettings(0.8, 0.2, device="cpu")
     two = codec.encode(img, mask, s)
-    return [two, codec.encode(img, None, s), codec.extract(two, "object"),
-            codec.encode(img, mask, codec.EncodeSettings(0.3, 0.9, device="cpu", store_full_mask=True))]
+    return [
+        two,
+        codec.encode(img, None, s),
+        codec.extract(two, "object"),
+        codec.encode(img, mask, codec.EncodeSettings(0.3, 0.9, device="cpu", store_full_mask=True)),
+    ]
 
 
 def blind_mutation(rng: random.Random, data: bytes) -> bytes:
@@ -64,7 +68,7 @@ def blind_mutation(rng: random.Random, data: bytes) -> bytes:
         b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
     elif op == 4:
         i = rng.randrange(len(b))
-        del b[i: i + rng.randint(1, 32)]
+        del b[i : i + rng.randint(1, 32)]
     else:
         i = rng.randrange(len(b))
         j = min(len(b), i + rng.randint(1, 64))
@@ -110,8 +114,16 @@ def run_chunk(args: tuple[int, int, float, list[bytes]]) -> dict:
     from obic_core.errors import ObicError
 
     rng = random.Random(start)
-    stats = {"cases": 0, "accepted": 0, "rejected": 0, "decoded": 0, "crashes": [], "hangs": [],
-             "max_case_s": 0.0, "messages": {}}
+    stats = {
+        "cases": 0,
+        "accepted": 0,
+        "rejected": 0,
+        "decoded": 0,
+        "crashes": [],
+        "hangs": [],
+        "max_case_s": 0.0,
+        "messages": {},
+    }
     for i in range(count):
         seed = rng.choice(seeds)
         structured = rng.random() < structured_share
@@ -135,8 +147,9 @@ def run_chunk(args: tuple[int, int, float, list[bytes]]) -> dict:
             stats["messages"][key] = stats["messages"].get(key, 0) + 1
             stats["rejected"] += 1
         except Exception as exc:  # anything undocumented is a crash
-            stats["crashes"].append({"case": start + i, "error": repr(exc)[:300],
-                                     "trace": traceback.format_exc()[-800:]})
+            stats["crashes"].append(
+                {"case": start + i, "error": repr(exc)[:300], "trace": traceback.format_exc()[-800:]}
+            )
         dt = time.perf_counter() - t0
         stats["max_case_s"] = max(stats["max_case_s"], dt)
         if dt > HANG_S:
@@ -149,9 +162,19 @@ def run_chunk(args: tuple[int, int, float, list[bytes]]) -> dict:
 def campaign(iterations: int, workers: int, structured_share: float = 0.1, chunk: int = 2000) -> dict:
     seeds = seed_files()
     jobs = [(s, min(chunk, iterations - s), structured_share, seeds) for s in range(0, iterations, chunk)]
-    total = {"iterations": iterations, "structured_share": structured_share, "cases": 0, "accepted": 0,
-             "rejected": 0, "decoded": 0, "crashes": [], "hangs": [], "max_case_s": 0.0,
-             "peak_rss_mb": 0.0, "messages": {}}
+    total = {
+        "iterations": iterations,
+        "structured_share": structured_share,
+        "cases": 0,
+        "accepted": 0,
+        "rejected": 0,
+        "decoded": 0,
+        "crashes": [],
+        "hangs": [],
+        "max_case_s": 0.0,
+        "peak_rss_mb": 0.0,
+        "messages": {},
+    }
     t0 = time.time()
     with ProcessPoolExecutor(workers) as pool:
         for st in pool.map(run_chunk, jobs):

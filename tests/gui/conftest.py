@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-os.environ.setdefault("OBIC_GUI_THREADS", "1")   # worker processes share the CPU with training
-sys.path.insert(0, str(Path(__file__).resolve().parent))   # gui_fake_tasks, also for workers
+os.environ.setdefault("OBIC_GUI_THREADS", "1")  # worker processes share the CPU with training
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # gui_fake_tasks, also for workers
 
 from guitest import WAIT_MS  # noqa: E402
 
@@ -36,7 +36,7 @@ def photo() -> np.ndarray:
     h, w = 120, 160
     yy, xx = np.mgrid[:h, :w]
     img = np.stack([xx * 255 // w, yy * 255 // h, np.full((h, w), 90)], axis=2).astype(np.uint8)
-    disc = (yy - 60) ** 2 + (xx - 80) ** 2 < 30 ** 2
+    disc = (yy - 60) ** 2 + (xx - 80) ** 2 < 30**2
     img[disc] = (230, 200, 40)
     return img
 

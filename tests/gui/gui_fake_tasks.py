@@ -44,13 +44,34 @@ def _fig(codec, image, nbytes, seed):
     rng = np.random.default_rng(seed)
     noisy = np.clip(image.astype(np.int16) + rng.integers(-8, 9, image.shape), 0, 255).astype(np.uint8)
     h, w = image.shape[:2]
-    return CodecFigures(codec=codec, bytes=nbytes, bpp=nbytes * 8 / (h * w), psnr=30.0 + seed,
-                        ms_ssim=0.95 + seed / 100, object_psnr=31.0 + seed, background_psnr=29.0,
-                        object_ms_ssim=0.96, encode_s=0.01, decode_s=0.01, image=noisy)
+    return CodecFigures(
+        codec=codec,
+        bytes=nbytes,
+        bpp=nbytes * 8 / (h * w),
+        psnr=30.0 + seed,
+        ms_ssim=0.95 + seed / 100,
+        object_psnr=31.0 + seed,
+        background_psnr=29.0,
+        object_ms_ssim=0.96,
+        encode_s=0.01,
+        decode_s=0.01,
+        image=noisy,
+    )
 
 
-def encode_compare(image, mask, object_quality, background_quality, target_bpp, device, codecs,
-                   progress, cancel, weights=None, delay: float = 0.0):
+def encode_compare(
+    image,
+    mask,
+    object_quality,
+    background_quality,
+    target_bpp,
+    device,
+    codecs,
+    progress,
+    cancel,
+    weights=None,
+    delay: float = 0.0,
+):
     t0 = time.monotonic()
     while time.monotonic() - t0 < delay:
         if cancel():
@@ -58,12 +79,21 @@ def encode_compare(image, mask, object_quality, background_quality, target_bpp, 
         progress("Encoding", (time.monotonic() - t0) / delay)
         time.sleep(0.01)
     h, w = image.shape[:2]
-    layout = StreamLayout(w, h, 1000, 40, 20, {"object": LayerBits(600, 500, 100),
-                                               "background": LayerBits(340, 300, 40)},
-                          "fake", object_quality, background_quality)
+    layout = StreamLayout(
+        w,
+        h,
+        1000,
+        40,
+        20,
+        {"object": LayerBits(600, 500, 100), "background": LayerBits(340, 300, 40)},
+        "fake",
+        object_quality,
+        background_quality,
+    )
     figs = [_fig(c, image, 1000 - 10 * i, i) for i, c in enumerate(codecs)]
-    return EncodeOutcome(b"FAKE" + bytes(996), layout, figs, figs[0].bpp, object_quality,
-                         background_quality, device, ["a fake note"])
+    return EncodeOutcome(
+        b"FAKE" + bytes(996), layout, figs, figs[0].bpp, object_quality, background_quality, device, ["a fake note"]
+    )
 
 
 def slow_cooperative(progress, cancel):

@@ -23,7 +23,7 @@ def drag(qtbot, canvas, points, button=Qt.MouseButton.LeftButton):
 def test_brush_stroke_changes_mask_and_undo_restores_it(qtbot, window):
     doc, canvas = window.doc, window.canvas
     before = doc.mask.copy()
-    assert not before[10, 10:150].any()            # the fake mask is an ellipse in the middle
+    assert not before[10, 10:150].any()  # the fake mask is an ellipse in the middle
     canvas.set_brush_size(6)
     steps = doc.undo_stack.count()
     drag(qtbot, canvas, [(10, 10), (60, 10), (150, 10)])
@@ -58,7 +58,7 @@ def test_eraser_right_button_and_fill(qtbot, window):
     drag(qtbot, canvas, [(40, 60), (120, 60)])
     assert not doc.mask[60, 50:110].any()
     window.actions["tool_brush"].trigger()
-    drag(qtbot, canvas, [(80, 30), (80, 90)], button=Qt.MouseButton.RightButton)   # right = erase
+    drag(qtbot, canvas, [(80, 30), (80, 90)], button=Qt.MouseButton.RightButton)  # right = erase
     assert not doc.mask[40:80, 80].any()
     window.actions["tool_fill"].trigger()
     n = doc.undo_stack.count()
@@ -129,9 +129,16 @@ def test_wheel_zoom_keeps_the_point_under_the_cursor(qtbot, window):
     canvas.fit()
     anchor = QPointF(canvas.width() * 0.3, canvas.height() * 0.4)
     before = canvas.to_image(anchor)
-    ev = QWheelEvent(anchor, canvas.mapToGlobal(anchor), QPoint(0, 0), QPoint(0, 240),
-                     Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier,
-                     Qt.ScrollPhase.NoScrollPhase, False)
+    ev = QWheelEvent(
+        anchor,
+        canvas.mapToGlobal(anchor),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(canvas, ev)
     assert canvas.scale > canvas.fit_scale() * 1.5
     after = canvas.to_image(anchor)

@@ -103,8 +103,11 @@ def test_a_job_started_from_a_result_handler_is_not_lost(qtbot):
     try:
         results = []
         jobs.finished.connect(lambda info, value: results.append(value))
-        jobs.finished.connect(lambda info, value: value == "first" and jobs.submit(
-            "codec", "chained", "echo", {"value": "chained"}, when_busy="queue"))
+        jobs.finished.connect(
+            lambda info, value: (
+                value == "first" and jobs.submit("codec", "chained", "echo", {"value": "chained"}, when_busy="queue")
+            )
+        )
         jobs.submit("codec", "first", "echo", {"value": "first"})
         jobs.submit("codec", "queued", "echo", {"value": "queued"}, when_busy="queue")
         qtbot.waitUntil(lambda: len(results) == 3 and not jobs.is_busy("codec"), timeout=WAIT_MS)

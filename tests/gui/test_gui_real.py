@@ -122,7 +122,7 @@ def test_save_and_reopen_obic(qtbot, real_window, photo_path, tmp_path):
     assert blocker.args[0].tag == "layers" and blocker.args[1].layers == ("object",)
     assert blocker.args[1].alpha is not None
     assert w.canvas._display_override is not None
-    w.layers_bar.buttons["both"].click()      # cached: no job
+    w.layers_bar.buttons["both"].click()  # cached: no job
     assert w.canvas._display_override is None
     assert w.stats.table.rowCount() == 1
 
@@ -172,8 +172,17 @@ def test_snapshot_command_line(qapp, weights, photo_path, tmp_path):
 
     from obic_gui.app import main
 
-    args = [str(photo_path), "--snapshot", str(tmp_path / "shot.png"), "--snapshot-view", "all",
-            "--snapshot-size", "1280x800", "--settings", str(tmp_path / "s.ini")]
+    args = [
+        str(photo_path),
+        "--snapshot",
+        str(tmp_path / "shot.png"),
+        "--snapshot-view",
+        "all",
+        "--snapshot-size",
+        "1280x800",
+        "--settings",
+        str(tmp_path / "s.ini"),
+    ]
     if weights:
         args += ["--weights", weights]
     assert main(args) == 0

@@ -34,7 +34,7 @@ def test_paint_segment_is_a_gapless_capsule():
 
 def test_flood_fill_fills_one_region():
     m = np.zeros((20, 20), bool)
-    m[:, 10] = True                                 # a wall
+    m[:, 10] = True  # a wall
     box = mask_ops.flood_fill(m, 2, 2, True)
     assert m[:, :10].all() and not m[:, 11:].any() and box == (0, 0, 10, 20)
     assert mask_ops.flood_fill(m, 2, 2, True) is None, "already that value"
@@ -49,8 +49,8 @@ def test_coded_mask_follows_the_codec_rule():
     m[20:70, 30:120] = True
     m |= rng.random(m.shape) < 0.02
     m[80:96, 0:32] = False
-    m[80:95, 0:1] = True     # 15 pixels of a 256-pixel block: background
-    m[80:96, 17:18] = True   # 16 pixels: object
+    m[80:95, 0:1] = True  # 15 pixels of a 256-pixel block: background
+    m[80:96, 17:18] = True  # 16 pixels: object
     ours = mask_ops.coded_mask(m)
     lat = latent_mask_numpy(m)
     ref = np.repeat(np.repeat(lat, 16, 0), 16, 1)[:100, :150]

@@ -32,7 +32,7 @@ def test_second_click_does_not_start_a_second_job(qtbot, window):
     window.jobs.started.connect(lambda info: started.append(info.tag))
     window.rate.encode_button.click()
     assert not window.rate.encode_button.isEnabled() and window.rate.cancel_button.isEnabled()
-    window.encode()   # e.g. Ctrl+Return while the button is disabled
+    window.encode()  # e.g. Ctrl+Return while the button is disabled
     window.rate.encode_button.click()
     qtbot.waitUntil(lambda: not window.jobs.is_busy("codec"), timeout=WAIT_MS)
     assert started.count("encode") == 1
@@ -40,11 +40,20 @@ def test_second_click_does_not_start_a_second_job(qtbot, window):
 
 def test_cancel_button_stops_a_running_encode(qtbot, window, monkeypatch):
     # a slow fake encode (cooperative) started the normal way
-    kwargs = dict(image=window.doc.image, mask=window.doc.mask, object_quality=0.5, background_quality=0.2,
-                  target_bpp=None, device="cpu", codecs=("obic",), delay=60.0)
+    kwargs = dict(
+        image=window.doc.image,
+        mask=window.doc.mask,
+        object_quality=0.5,
+        background_quality=0.2,
+        target_bpp=None,
+        device="cpu",
+        codecs=("obic",),
+        delay=60.0,
+    )
     with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
-        window.jobs.submit("codec", "encode", "encode_compare", kwargs,
-                           context=(window.doc.generation, window.doc.mask_version))
+        window.jobs.submit(
+            "codec", "encode", "encode_compare", kwargs, context=(window.doc.generation, window.doc.mask_version)
+        )
     window._update_actions()
     assert window.rate.cancel_button.isEnabled()
     with qtbot.waitSignal(window.jobs.cancelled, timeout=WAIT_MS):
@@ -54,11 +63,20 @@ def test_cancel_button_stops_a_running_encode(qtbot, window, monkeypatch):
 
 
 def test_escape_cancels(qtbot, window):
-    kwargs = dict(image=window.doc.image, mask=window.doc.mask, object_quality=0.5, background_quality=0.2,
-                  target_bpp=None, device="cpu", codecs=("obic",), delay=60.0)
+    kwargs = dict(
+        image=window.doc.image,
+        mask=window.doc.mask,
+        object_quality=0.5,
+        background_quality=0.2,
+        target_bpp=None,
+        device="cpu",
+        codecs=("obic",),
+        delay=60.0,
+    )
     with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
-        window.jobs.submit("codec", "encode", "encode_compare", kwargs,
-                           context=(window.doc.generation, window.doc.mask_version))
+        window.jobs.submit(
+            "codec", "encode", "encode_compare", kwargs, context=(window.doc.generation, window.doc.mask_version)
+        )
     with qtbot.waitSignal(window.jobs.cancelled, timeout=WAIT_MS):
         qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
 
@@ -103,8 +121,9 @@ def test_recent_files_and_drag_and_drop(qtbot, window, tmp_path, photo):
     write_png(path, photo[::-1].copy())
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(path))])
-    ev = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                    Qt.KeyboardModifier.NoModifier)
+    ev = QDropEvent(
+        QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     with qtbot.waitSignal(window.mask_ready, timeout=WAIT_MS):
         window.dropEvent(ev)
     assert window.doc.name == "dropped.png"
@@ -147,7 +166,8 @@ def test_compare_views_follow_each_other_and_split(qtbot, window):
     qtbot.wait(10)
     views = window.compare.grid_views
     views[1].zoom_by(3.0, QPointF(20, 20))
-    def centre(v):   # views are kept at the same zoom and centre (cells may differ by a pixel)
+
+    def centre(v):  # views are kept at the same zoom and centre (cells may differ by a pixel)
         return v.to_image(QPointF(v.width() / 2, v.height() / 2))
 
     for v in views:
@@ -178,8 +198,11 @@ def test_tools_dock_gives_way_off_the_image_tab(window):
 def test_stats_table_sorts_by_number(qtbot, window):
     from obic_gui.results import CodecFigures
 
-    figs = [CodecFigures("a", 900, 0.9, psnr=9.5), CodecFigures("b", 10000, 0.1, psnr=30.0),
-            CodecFigures("c", 50, 0.5, psnr=None)]
+    figs = [
+        CodecFigures("a", 900, 0.9, psnr=9.5),
+        CodecFigures("b", 10000, 0.1, psnr=30.0),
+        CodecFigures("c", 50, 0.5, psnr=None),
+    ]
     window.stats.set_figures(figs)
     t = window.stats.table
     assert [t.item(r, 0).text() for r in range(3)] == ["a", "b", "c"], "insertion order first"
@@ -235,17 +258,26 @@ def test_stats_plots_are_drawn_when_the_tab_is_shown(qtbot, window):
     window.tabs.setCurrentIndex(TAB_STATS)
     qtbot.waitUntil(lambda: bool(bars()), timeout=WAIT_MS)
     heights = bars()[0].opts["height"]
-    assert len(heights) == 6 and heights[0] == 500 * 8 / 1000   # object latent of the fake layout
+    assert len(heights) == 6 and heights[0] == 500 * 8 / 1000  # object latent of the fake layout
     qtbot.waitUntil(lambda: len(window.stats.rd_plot.getPlotItem().listDataItems()) >= 1, timeout=WAIT_MS)
 
 
 def test_editing_the_mask_during_an_encode_marks_the_results_stale(qtbot, window):
-    kwargs = dict(image=window.doc.image, mask=window.doc.mask.copy(), object_quality=0.5,
-                  background_quality=0.2, target_bpp=None, device="cpu", codecs=("obic", "jpeg"), delay=0.5)
+    kwargs = dict(
+        image=window.doc.image,
+        mask=window.doc.mask.copy(),
+        object_quality=0.5,
+        background_quality=0.2,
+        target_bpp=None,
+        device="cpu",
+        codecs=("obic", "jpeg"),
+        delay=0.5,
+    )
     with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
-        window.jobs.submit("codec", "encode", "encode_compare", kwargs,
-                           context=(window.doc.generation, window.doc.mask_version))
-        window.actions["invert"].trigger()          # while the worker encodes the old mask
+        window.jobs.submit(
+            "codec", "encode", "encode_compare", kwargs, context=(window.doc.generation, window.doc.mask_version)
+        )
+        window.actions["invert"].trigger()  # while the worker encodes the old mask
     assert window.doc.stale and window.compare.stale.isVisibleTo(window.compare)
     with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
         window.encode()
