@@ -9,15 +9,18 @@ of the latent tensor and its region is painted mid-gray (and transparent in ``al
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from obic_core import bitstream
+from obic_core import quality_map as quality_map_rules
 from obic_core.errors import ObicCancelled, ObicDeviceError, ObicError, ObicFormatError, ObicInputError
 from obic_core.imageio import check_dimensions
+from obic_core.rules import QUALITY_STEPS
 
 LAYER_NAMES = ("object", "background")
 GRAY = 128
@@ -31,6 +34,9 @@ class EncodeSettings:
     device: str = "auto"
     weights: str | None = None
     store_full_mask: bool = False
+    #: (H, W) per-pixel quality in [0, 1] (or uint8 0..255); block-averaged to one quality per
+    #: 16×16 block, it replaces the two layer qualities (the mask still splits the layers)
+    quality_map: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -41,7 +47,6 @@ class EncodeResult:
     reached: bool = True  # False when a target bpp was below the smallest file
     attempts: int = 1  # real encodes made (rate search)
     seconds: float = 0.0
-    estimated_bits: dict = field(default_factory=dict)  # per layer, from the coded models
 
 
 @dataclass
@@ -60,6 +65,14 @@ class LayerInfo:
 
 
 @dataclass
+class QualityMapInfo:
+    bytes: int
+    min: float
+    mean: float
+    max: float
+
+
+@dataclass
 class Layout:
     width: int
     height: int
@@ -72,6 +85,8 @@ class Layout:
     mask_bytes: int
     layers: dict[str, LayerInfo]
     full_mask: bool = False
+    version: int = 1
+    quality_map: QualityMapInfo | None = None
 
     @property
     def bpp(self) -> float:
@@ -96,6 +111,8 @@ class Layout:
             "qualities": {"object": self.object_quality, "background": self.background_quality},
             "model": {"name": self.model_name, "id": self.model_id},
             "full_mask": self.full_mask,
+            "version": self.version,
+            "quality_map": None if self.quality_map is None else asdict(self.quality_map),
             "layers": layers,
         }
 
@@ -135,7 +152,7 @@ def _q(v: float) -> float:
 class _Prepared:
     """What stays the same across the rate search: y and the masks."""
 
-    def __init__(self, engine, image: np.ndarray, mask: np.ndarray) -> None:
+    def __init__(self, engine, image: np.ndarray, mask: np.ndarray, quality_map: np.ndarray | None = None) -> None:
         import torch
 
         from obic_core.masking import latent_mask_from_pixels, pad_replicate
@@ -146,18 +163,32 @@ class _Prepared:
         m = torch.from_numpy(mask.astype(np.float32))[None, None]
         self.lat = latent_mask_from_pixels(m)[0, 0].numpy() > 0.5
         self.pixel_mask = mask
+        self.map_steps = None if quality_map is None else quality_map_rules.block_steps(quality_map)
 
 
 def _encode_prepared(
-    engine, prep: _Prepared, q_obj: float, q_bkg: float, full_mask: bool, cancel: Callable[[], bool] | None
+    engine,
+    prep: _Prepared,
+    q_obj: float,
+    q_bkg: float,
+    full_mask: bool,
+    cancel: Callable[[], bool] | None,
+    map_steps: np.ndarray | None = None,
 ) -> EncodeResult:
+    """One real encode. ``map_steps`` (a block quality grid) replaces the two layer qualities;
+    the header then carries each layer's mean quality, for display only."""
     from obic_core import coding
 
     t0 = time.perf_counter()
-    g_obj, _ = engine.gains(q_obj)
-    g_bkg, _ = engine.gains(q_bkg)
-    lat_t = _lat_tensor(prep.lat, prep.y)
-    y_s = prep.y * (lat_t * g_obj + (1 - lat_t) * g_bkg)
+    if map_steps is None:
+        q_grid = np.where(prep.lat, q_obj, q_bkg)
+    else:
+        q_grid = quality_map_rules.to_quality(map_steps)
+        stats = quality_map_rules.summary(map_steps, prep.lat)
+        q_obj = _q(stats["object_mean"] if stats["object_mean"] is not None else stats["mean"])
+        q_bkg = _q(stats["background_mean"] if stats["background_mean"] is not None else stats["mean"])
+    gain, _ = engine.gain_maps(q_grid)
+    y_s = prep.y * gain
     streams: dict[str, bytes] = {}
     if prep.lat.all():
         mode, grid = bitstream.MASK_ALL_OBJECT, b""
@@ -166,7 +197,8 @@ def _encode_prepared(
     else:
         mode, grid = bitstream.MASK_CODED, coding.encode_mask_grid(prep.lat)
     streams["mask"] = bitstream.pack_mask(mode, grid, prep.pixel_mask if full_mask else None)
-    est = {}
+    if map_steps is not None:
+        streams["quality"] = bitstream.pack_quality_map(map_steps)
     for name, m in (("object", prep.lat), ("background", ~prep.lat)):
         if cancel is not None and cancel():
             raise ObicCancelled("encoding cancelled")
@@ -174,7 +206,6 @@ def _encode_prepared(
             continue
         code = engine.encode_layer(name, y_s, m)
         streams[name] = bitstream.pack_layer(code.hyper, code.latent)
-        est[name] = code.est_bits
     container = bitstream.Container(
         prep.width,
         prep.height,
@@ -185,9 +216,7 @@ def _encode_prepared(
         streams,
         full_mask=full_mask,
     )
-    return EncodeResult(
-        bitstream.serialize(container), q_obj, q_bkg, seconds=time.perf_counter() - t0, estimated_bits=est
-    )
+    return EncodeResult(bitstream.serialize(container), q_obj, q_bkg, seconds=time.perf_counter() - t0)
 
 
 def _lat_tensor(lat: np.ndarray, like):
@@ -234,22 +263,31 @@ def encode_detailed(
     with engine.lock:
         t0 = time.perf_counter()
         report(0.05)
-        prep = _Prepared(engine, image, mask)
+        prep = _Prepared(engine, image, mask, settings.quality_map)
         report(0.3)
         qo, qb = _q(settings.object_quality), _q(settings.background_quality)
+        steps = prep.map_steps
+
+        def at(shift: float) -> EncodeResult:
+            if steps is not None:
+                shifted = quality_map_rules.shifted(steps, shift)
+                return _encode_prepared(engine, prep, qo, qb, settings.store_full_mask, cancel, shifted)
+            return _encode_prepared(engine, prep, _q(qo + shift), _q(qb + shift), settings.store_full_mask, cancel)
+
         if settings.target_bpp is None:
-            res = _encode_prepared(engine, prep, qo, qb, settings.store_full_mask, cancel)
+            res = at(0.0)
             report(1.0)
             res.seconds = time.perf_counter() - t0
             return res
-        if settings.target_bpp <= 0:
-            raise ObicInputError("target bpp must be positive")
-        budget = settings.target_bpp * image.shape[0] * image.shape[1] / 8
-
-        def at(shift: float) -> EncodeResult:
-            return _encode_prepared(engine, prep, _q(qo + shift), _q(qb + shift), settings.store_full_mask, cancel)
-
-        lo_s, hi_s = -max(qo, qb), 1 - min(qo, qb)  # below lo_s both are 0, above hi_s both are 1
+        target = settings.target_bpp
+        if not (isinstance(target, (int, float)) and math.isfinite(target) and target > 0):
+            raise ObicInputError(f"target bpp must be a positive finite number, got {target!r}")
+        budget = target * image.shape[0] * image.shape[1] / 8
+        if steps is not None:
+            q_hi, q_lo = float(steps.max()) / QUALITY_STEPS, float(steps.min()) / QUALITY_STEPS
+        else:
+            q_hi, q_lo = max(qo, qb), min(qo, qb)
+        lo_s, hi_s = -q_hi, 1 - q_lo  # below lo_s every quality is 0, above hi_s every one is 1
         best = at(lo_s)
         attempts = 1
         if len(best.data) > budget:
@@ -305,6 +343,13 @@ def _latent_grid(c: bitstream.Container) -> np.ndarray:
     return coding.decode_mask_grid(grid, shape)
 
 
+def _quality_grid(c: bitstream.Container, lat: np.ndarray) -> np.ndarray:
+    """Each block's quality: the file's quality map (v2) or its layer's header quality."""
+    if "quality" in c.streams:
+        return quality_map_rules.to_quality(bitstream.unpack_quality_map(c.streams["quality"], lat.shape))
+    return np.where(lat, c.object_quality, c.background_quality)
+
+
 @_guard_device
 def decode(
     data: bytes, layers: Sequence[str] = LAYER_NAMES, device: str = "auto", weights: str | None = None
@@ -326,20 +371,21 @@ def decode(
             f"weights are {engine.model_name} ({engine.model_id}); decode it with those weights (--weights)"
         )
     lat = _latent_grid(c)
+    q_grid = _quality_grid(c, lat)
     with engine.lock, torch.no_grad():
         y_dec = torch.zeros(1, engine.config.M, *lat.shape, dtype=torch.float64, device=engine.device)
         present = []
-        for name, m, q in (("object", lat, c.object_quality), ("background", ~lat, c.background_quality)):
+        for name, m in (("object", lat), ("background", ~lat)):
             if not m.any():
                 continue
             if name not in c.streams or name not in layers:
                 continue
             hyper, latent = bitstream.unpack_layer(c.streams[name], name)
             y_hat = engine.decode_layer(name, hyper, latent, m)
-            _, inv = engine.gains(q)
-            y_dec += y_hat * inv * _lat_tensor(m, y_hat)
+            y_dec += y_hat * _lat_tensor(m, y_hat)
             present.append(name)
-        x_hat = engine.synthesise(y_dec)[0, :, : c.height, : c.width]
+        _, inv = engine.gain_maps(q_grid)
+        x_hat = engine.synthesise(y_dec * inv)[0, :, : c.height, : c.width]
         img = x_hat.mul(255).round_().byte().permute(1, 2, 0).cpu().numpy()
     px_lat = np.repeat(np.repeat(lat, LATENT_STRIDE, 0), LATENT_STRIDE, 1)[: c.height, : c.width]
     covered = np.zeros_like(px_lat)
@@ -368,6 +414,13 @@ def inspect(data: bytes) -> Layout:
         if name in c.streams:
             hyper, latent = bitstream.unpack_layer(c.streams[name], name)
             layers[name] = LayerInfo(len(c.streams[name]), len(latent), len(hyper) + 4)
+    qmap = None
+    if "quality" in c.streams:
+        from obic_core.rules import grid_shape
+
+        steps = bitstream.unpack_quality_map(c.streams["quality"], grid_shape(c.height, c.width))
+        st = quality_map_rules.summary(steps)
+        qmap = QualityMapInfo(len(c.streams["quality"]), st["min"], st["mean"], st["max"])
     return Layout(
         c.width,
         c.height,
@@ -380,6 +433,8 @@ def inspect(data: bytes) -> Layout:
         len(c.streams["mask"]),
         layers,
         c.full_mask,
+        c.version,
+        qmap,
     )
 
 
@@ -390,7 +445,7 @@ def extract(data: bytes, layer: str) -> bytes:
     c = bitstream.parse(data)
     if layer not in c.streams:
         raise ObicInputError(f"the file has no {layer} layer")
-    c.streams = {k: v for k, v in c.streams.items() if k in ("mask", layer)}
+    c.streams = {k: v for k, v in c.streams.items() if k in ("mask", "quality", layer)}
     return bitstream.serialize(c)
 
 
@@ -401,6 +456,7 @@ __all__ = [
     "LAYER_NAMES",
     "LayerInfo",
     "Layout",
+    "QualityMapInfo",
     "ObicError",
     "decode",
     "encode",

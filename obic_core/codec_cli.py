@@ -45,6 +45,34 @@ def resolve_mask(spec: str, image, path_for_messages: str = "image"):
     return read_mask(spec, image.shape[:2])
 
 
+def _layers_and_map(args: argparse.Namespace, image):
+    """--mask / --objects / --quality-map / --object-quality -> (mask, quality map, q_obj).
+
+    ``--objects`` is a label image: its non-zero pixels are the object layer and each label
+    gets its own quality (a quality map). ``--quality-map`` sets each block's quality inside
+    whichever layers the mask makes; both together multiply nothing: the map wins where given.
+    """
+    from obic_core import quality_map as qm
+
+    qualities = qm.parse_qualities(args.object_quality)
+    shape = image.shape[:2]
+    qmap = None
+    if args.objects is not None:
+        if args.mask not in ("auto", "none"):
+            raise ObicInputError("give either --mask or --objects, not both")
+        labels = qm.read_labels(str(args.objects), shape)
+        mask = labels > 0
+        qmap = qm.label_quality_map(labels, qualities, args.background_quality)
+        print(f"note: {int(labels.max())} object(s) cover {mask.mean():.1%} of the image", file=sys.stderr)
+    else:
+        if len(qualities) > 1:
+            raise ObicInputError("several object qualities need --objects LABELS.png (one quality per label)")
+        mask = resolve_mask(args.mask, image)
+    if args.quality_map is not None:
+        qmap = qm.read_quality_map(str(args.quality_map), shape)
+    return mask, qmap, qualities[0]
+
+
 def cmd_encode(args: argparse.Namespace) -> int:
     from obic_core import codec
     from obic_core.imageio import read_image, write_bytes_atomic
@@ -53,14 +81,15 @@ def cmd_encode(args: argparse.Namespace) -> int:
     loaded = read_image(args.image)
     for note in loaded.notes:
         print(f"note: {note}", file=sys.stderr)
-    mask = resolve_mask(args.mask, loaded.pixels)
+    mask, qmap, object_q = _layers_and_map(args, loaded.pixels)
     settings = codec.EncodeSettings(
-        args.object_quality,
+        object_q,
         args.background_quality,
         args.target_bpp,
         args.device,
         str(args.weights) if args.weights else None,
         args.full_mask,
+        quality_map=qmap,
     )
     res = codec.encode_detailed(loaded.pixels, mask, settings)
     if not res.reached:
@@ -106,7 +135,10 @@ def cmd_info(args: argparse.Namespace) -> int:
         f"  model {lay.model_name} ({lay.model_id}); qualities object {lay.object_quality:.3f}, "
         f"background {lay.background_quality:.3f}"
     )
-    print(f"  header {lay.header_bytes} B, mask {lay.mask_bytes} B")
+    print(f"  header {lay.header_bytes} B, mask {lay.mask_bytes} B (format version {lay.version})")
+    if lay.quality_map is not None:
+        qm = lay.quality_map
+        print(f"  quality map {qm.bytes} B: q min {qm.min:.3f}, mean {qm.mean:.3f}, max {qm.max:.3f}")
     for name, li in lay.layers.items():
         print(
             f"  {name:<10} {li.bytes:>8} B  {info['layers'][name]['bpp']:.4f} bpp "
@@ -134,7 +166,24 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--mask", default="auto", help="auto (predict the object), none (single layer) or a PNG (non-zero = object)"
     )
-    p.add_argument("--object-quality", type=_quality, default=0.75)
+    p.add_argument(
+        "--object-quality",
+        default="0.75",
+        help="0..1; with --objects a comma list, one quality per label (one value: all objects)",
+    )
+    p.add_argument(
+        "--objects",
+        type=Path,
+        default=None,
+        help="8-bit label image: 0 = background, 1..N = objects, each with its own --object-quality",
+    )
+    p.add_argument(
+        "--quality-map",
+        type=Path,
+        default=None,
+        help="8-bit gray picture of per-block quality (0 → q 0, 255 → q 1), resized to the image; "
+        "with --mask it sets the qualities inside each layer; --target-bpp shifts the whole map",
+    )
     p.add_argument("--background-quality", type=_quality, default=0.25)
     p.add_argument(
         "--target-bpp",

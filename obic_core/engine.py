@@ -24,7 +24,7 @@ import torch
 from obic_core import coding
 from obic_core.errors import ObicDeviceError, ObicWeightsError
 from obic_core.masking import HYPER_STRIDE
-from obic_core.nn.entropy import SCALE_MIN, SCALE_TABLE, Y_RANGE, gaussian_likelihood, scale_index
+from obic_core.nn.entropy import SCALE_MIN, Y_RANGE, scale_index
 from obic_core.nn.layers import anchor_mask
 from obic_core.nn.model import LAYERS, LearntOBIC, ModelConfig
 from obic_core.weights import DEFAULT_CODEC, load_weights
@@ -63,7 +63,6 @@ class LayerCode:
     hyper: bytes
     latent: bytes
     y_hat: torch.Tensor  # (1, M, h, w) float64, zero outside the layer
-    est_bits: float  # -log2 likelihood under the coded (snapped) models
 
 
 class Engine:
@@ -145,6 +144,7 @@ class Engine:
         return out
 
     def gains(self, q: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gain and inverse gain (1, M, 1, 1) of one quality: log-linear between trained levels."""
         K = self.config.levels
         pos = min(max(q, 0.0), 1.0) * (K - 1)
         k0 = min(int(np.floor(pos)), K - 2)
@@ -152,6 +152,25 @@ class Engine:
         lg = self.log_gain[k0] * (1 - a) + self.log_gain[k0 + 1] * a
         lig = self.log_inv_gain[k0] * (1 - a) + self.log_inv_gain[k0 + 1] * a
         return lg.exp().view(1, -1, 1, 1), lig.exp().view(1, -1, 1, 1)
+
+    def gain_maps(self, quality: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Gain and inverse gain maps (1, M, rows, cols) of a per-block quality grid.
+
+        The same interpolation as :meth:`gains`, per block; only the distinct qualities of the
+        grid (at most 61 on the file's 6-bit grid) are interpolated, then looked up, so a block
+        at quality q gets exactly the vector ``gains(q)`` gives.
+        """
+        q = np.asarray(quality, dtype=np.float64)
+        values, inverse = np.unique(q, return_inverse=True)
+        pairs = [self.gains(float(v)) for v in values]
+        g = torch.cat([p[0].view(1, -1) for p in pairs])  # (n, M)
+        ig = torch.cat([p[1].view(1, -1) for p in pairs])
+        idx = torch.from_numpy(inverse.reshape(-1)).to(self.device)
+        rows, cols = q.shape
+        return (
+            g[idx].T.reshape(1, -1, rows, cols).contiguous(),
+            ig[idx].T.reshape(1, -1, rows, cols).contiguous(),
+        )
 
     # -- one layer ---------------------------------------------------------------------
     # Entropy parameters are evaluated only at the positions being coded (a position's
@@ -228,20 +247,11 @@ class Engine:
         sym_n = torch.round(y_flat[in_] - means_n).clamp_(-Y_RANGE, Y_RANGE)
         y_hat_flat[in_] = sym_n + means_n
         enc = coding.LatentEncoder()
-        est = 0.0
         for sym, scales in ((sym_a, scales_a), (sym_n, scales_n)):
             idx = scale_index(scales).T.cpu().numpy()  # channel-major order
-            sy = sym.T.cpu().numpy().astype(np.int64)
-            enc.push(sy, idx)
-            if sy.size:
-                stds = torch.from_numpy(SCALE_TABLE[idx])
-                est += float(
-                    -torch.log2(
-                        gaussian_likelihood(torch.from_numpy(sy).double(), torch.zeros(1, dtype=torch.float64), stds)
-                    ).sum()
-                )
+            enc.push(sym.T.cpu().numpy().astype(np.int64), idx)
         y_hat = y_hat_flat.T.reshape(1, -1, h, w)
-        return LayerCode(hyper_bytes, enc.finish(), y_hat, est)
+        return LayerCode(hyper_bytes, enc.finish(), y_hat)
 
     @torch.no_grad()
     def decode_layer(self, name: str, hyper_bytes: bytes, latent_bytes: bytes, m_lat: np.ndarray) -> torch.Tensor:

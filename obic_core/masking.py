@@ -14,20 +14,13 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-LATENT_STRIDE = 16
-HYPER_STRIDE = 4  # hyper latents are 4× coarser than latents
-PAD_MULTIPLE = LATENT_STRIDE * HYPER_STRIDE
-#: share of object pixels from which a 16×16 block is coded in the object layer. A block that
-#: is only partly object still holds object pixels, and with the majority rule (0.5) those were
-#: coded at background quality: on 12 held-out pairs, q 0.8 / 0.2 against equal qualities at the
-#: same size gained 1.05 dB object PSNR with 0.5, 1.28 dB with 0.25 and 1.43 dB with ≈0
-#: (step-4,000 weights). 1/16 keeps that gain but ignores a few stray mask pixels.
-OBJECT_BLOCK_THRESHOLD = 1 / 16
-
-
-def padded_size(height: int, width: int) -> tuple[int, int]:
-    up = PAD_MULTIPLE
-    return -(-height // up) * up, -(-width // up) * up
+from obic_core.rules import (  # noqa: F401  (re-exported: the rule's historical home)
+    HYPER_STRIDE,
+    LATENT_STRIDE,
+    OBJECT_BLOCK_THRESHOLD,
+    PAD_MULTIPLE,
+    padded_size,
+)
 
 
 def pad_replicate(x: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,24 @@ from __future__ import annotations
 import math
 from typing import TypeVar
 
+import numpy as np
+
 T = TypeVar("T")
+
+#: one latent position codes a 16×16 pixel block
+LATENT_STRIDE = 16
+#: hyper latents are 4× coarser than latents
+HYPER_STRIDE = 4
+#: images (and masks) are padded by edge replication to a multiple of this
+PAD_MULTIPLE = LATENT_STRIDE * HYPER_STRIDE
+#: share of object pixels from which a 16×16 block is coded in the object layer. A block that
+#: is only partly object still holds object pixels, and with the majority rule (0.5) those were
+#: coded at background quality: on 12 held-out pairs, q 0.8 / 0.2 against equal qualities at the
+#: same size gained 1.05 dB object PSNR with 0.5, 1.28 dB with 0.25 and 1.43 dB with ≈0
+#: (step-4,000 weights). 1/16 keeps that gain but ignores a few stray mask pixels.
+OBJECT_BLOCK_THRESHOLD = 1 / 16
+#: the largest image side the format and the readers accept
+MAX_SIDE = 30_000
 
 #: a(0) / a(1): the span of rate weights the quality levels are trained on. It was 32 for the
 #: first 3,750 steps; q = 0 then gave ≈0.19 bpp on Kodak, so it was widened to 512 to reach
@@ -50,3 +67,34 @@ def ms_ssim_db(ms_ssim: float) -> float:
     if ms_ssim >= 1.0:
         return math.inf
     return -10.0 * math.log10(1.0 - ms_ssim)
+
+
+def padded_size(height: int, width: int) -> tuple[int, int]:
+    """The image size after edge-replicate padding to a multiple of 64."""
+    up = PAD_MULTIPLE
+    return -(-height // up) * up, -(-width // up) * up
+
+
+def grid_shape(height: int, width: int) -> tuple[int, int]:
+    """(rows, cols) of the latent grid of an image."""
+    ph, pw = padded_size(height, width)
+    return ph // LATENT_STRIDE, pw // LATENT_STRIDE
+
+
+def pad_edge(a: np.ndarray) -> np.ndarray:
+    """Pad the first two axes at the bottom/right to a multiple of 64 by edge replication."""
+    ph, pw = padded_size(*a.shape[:2])
+    pad = [(0, ph - a.shape[0]), (0, pw - a.shape[1])] + [(0, 0)] * (a.ndim - 2)
+    return np.pad(a, pad, mode="edge")
+
+
+def coded_mask(mask: np.ndarray) -> np.ndarray:
+    """(H, W) pixel mask -> (rows, cols) bool latent grid: the block rule the codec codes.
+
+    A block is object when at least 1/16 of its 256 (padded) pixels are (integer count, so
+    this numpy copy and the torch one in :mod:`obic_core.masking` agree exactly).
+    """
+    padded = pad_edge(np.asarray(mask) > 0)
+    rows, cols = padded.shape[0] // LATENT_STRIDE, padded.shape[1] // LATENT_STRIDE
+    counts = padded.reshape(rows, LATENT_STRIDE, cols, LATENT_STRIDE).sum(axis=(1, 3))
+    return counts >= OBJECT_BLOCK_THRESHOLD * LATENT_STRIDE * LATENT_STRIDE
