@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from obic_core import codec, metrics
+from obic_core import codec
 from obic_core.datasets import validation_pairs
+from obic_core.evaluation import metrics
 from obic_core.imageio import read_image, read_mask, write_bytes_atomic
 
 FRACTION_BINS = [(0.0, 0.1), (0.1, 0.2), (0.2, 0.35), (0.35, 0.5), (0.5, 1.0)]

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from obic_core import codec, metrics
+from obic_core import codec
+from obic_core.evaluation import metrics
 from obic_core.imageio import read_image
 
 PARROTS = [

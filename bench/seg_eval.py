@@ -1,11 +1,24 @@
-"""Segmentation benchmark: foreground IoU, boundary F-score and seconds per image on the
-committed validation split (resources/splits/masks_val.txt), for every predictor.
+"""Segmentation benchmark: foreground IoU and boundary F **per source**, for several weight files
+in the same run, plus the speed of each predictor on a 768×512 photo.
 
-    python bench/seg_eval.py [--limit N] [--update-card]
+    python bench/seg_eval.py --weights old=PATH new=resources/weights/deeplab_r34.safetensors --update-card
+    python bench/seg_eval.py --table-only      # re-render bench/segmentation.md from the JSON
 
 Writes bench/results/segmentation.json and bench/segmentation.md. With ``--update-card`` the
-measured IoUs are stored in the network's model card, which is what ``method="auto"`` reads to
-choose the default predictor (so the default is, by construction, the best measured one).
+measurements of the shipped weights are stored in their model card, which is what
+``method="auto"`` reads to choose the default predictor: the method with the best
+**out-of-source** IoU (so the default is, by construction, the best measured one on photos from a
+source the network was not trained on).
+
+Sources (every pair that exists on this machine; ``--limit`` takes an evenly spaced subset of each):
+
+- ``duts_tr val``: the 200 DUTS-TR pairs of resources/splits/masks_val.txt, never trained on by any
+  model. In-source: every model trains on other DUTS-TR photos.
+- ``coco val``: the 24 COCO pairs of masks_val.txt — never trained on by any model.
+- ``coco rest``: the other 72 COCO pairs. In the training set of the step-3500 model (card id
+  902c303d3c9c2d86); held out of the current model's training run (``--holdout``), which
+  warm-started from that model.
+- ``coco all`` = the two together: the **out-of-source** score of the current model.
 
 Metrics are computed at each image's original resolution against its mask:
 - IoU: |P ∩ G| / |P ∪ G| per image, averaged over images (1 when both are empty).
@@ -31,9 +44,16 @@ sys.path.insert(0, str(ROOT))
 
 RESULTS_JSON = ROOT / "bench" / "results" / "segmentation.json"
 TABLE_MD = ROOT / "bench" / "segmentation.md"
-METHODS = ("net", "net+refine", "saliency")
+NET_METHODS = ("net", "net+refine")
+#: (source folder under ../shared/data, which part of the committed split)
+SETS = {"duts_tr val": ("objects/duts_tr", "val"), "coco val": ("saliency", "val"), "coco rest": ("saliency", "train")}
+#: reported sets: the measured ones plus unions of them
+UNIONS = {"coco all": ("coco val", "coco rest")}
+IN_SOURCE, OUT_OF_SOURCE = "duts_tr val", "coco all"
+#: anything below this line in bench/segmentation.md is kept when the table is regenerated
+KEEP_MARKER = "<!-- seg_eval.py output ends here; text below is kept -->"
+SPEED_SIZE = (768, 512)
 
-#: How the training budget was chosen (measured before training; kept with the table).
 NOTES = """## What the 2 shared CPU cores buy (training budget)
 
 Measured by timing single optimiser steps (batch 16, AdamW, BCE + Dice), one
@@ -106,195 +126,317 @@ def boundary_f(pred: np.ndarray, gt: np.ndarray, tol: float = 0.008) -> float:
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
-def run_method(name: str, image: np.ndarray) -> np.ndarray:
+def run_method(name: str, image: np.ndarray, weights: Path | None = None) -> np.ndarray:
     from obic_core.segmentation.classic import refine_mask, saliency_mask
     from obic_core.segmentation.predict import predict_net
 
     if name == "net":
-        return predict_net(image)
+        return predict_net(image, weights)
     if name == "net+refine":
-        return refine_mask(image, predict_net(image))
+        return refine_mask(image, predict_net(image, weights))
     if name == "saliency":
         return saliency_mask(image)
     raise ValueError(name)
 
 
-def evaluate(pairs, methods, progress: bool = True) -> dict:
-    from obic_core.imageio import read_image, read_mask
+def pick_sets(limit: int = 0) -> dict[str, list]:
+    """The evaluation pairs of each set in :data:`SETS` (empty where the data is missing)."""
+    from obic_core.datasets import find_pairs, shared_data_dir, split_pairs
 
-    per: dict[str, dict[str, list]] = {m: {"iou": [], "bf": [], "s": [], "key": []} for m in methods}
-    for i, pair in enumerate(pairs):
-        image = read_image(pair.image).pixels
-        gt = read_mask(pair.mask, image.shape[:2])
-        for m in methods:
-            t = time.perf_counter()
-            pred = run_method(m, image)
-            per[m]["s"].append(time.perf_counter() - t)
-            per[m]["iou"].append(iou(pred, gt))
-            per[m]["bf"].append(boundary_f(pred, gt))
-            per[m]["key"].append(pair.key)
-        if progress and (i + 1) % 20 == 0:
-            print(
-                f"  {i + 1}/{len(pairs)} " + "  ".join(f"{m}: IoU {np.mean(per[m]['iou']):.3f}" for m in methods),
-                flush=True,
-            )
-    out = {}
-    for m, v in per.items():
-        keys = np.array(v["key"])
-        by_set = {}
-        for ds in sorted({k.rsplit("/", 1)[0] for k in keys}):
-            sel = np.array([k.rsplit("/", 1)[0] == ds for k in keys])
-            by_set[ds] = {
-                "n": int(sel.sum()),
-                "iou": round(float(np.mean(np.array(v["iou"])[sel])), 4),
-                "boundary_f": round(float(np.mean(np.array(v["bf"])[sel])), 4),
-            }
-        out[m] = {
-            "n": len(v["iou"]),
-            "iou": round(float(np.mean(v["iou"])), 4),
-            "boundary_f": round(float(np.mean(v["bf"])), 4),
-            "s_per_image": round(float(np.mean(v["s"])), 3),
-            "s_per_image_median": round(float(np.median(v["s"])), 3),
-            "by_dataset": by_set,
-        }
+    root = shared_data_dir()
+    out: dict[str, list] = {}
+    for name, (folder, part) in SETS.items():
+        pairs = []
+        if root is not None and (root / folder / "images").is_dir():
+            train, val = split_pairs(find_pairs(root / folder))
+            pairs = val if part == "val" else train
+        if limit and limit < len(pairs):
+            idx = np.linspace(0, len(pairs) - 1, limit).round().astype(int)
+            pairs = [pairs[i] for i in idx]
+        out[name] = pairs
     return out
 
 
-def pick_pairs(limit: int):
-    from obic_core.datasets import validation_pairs
-
-    pairs = validation_pairs()
-    if limit and limit < len(pairs):
-        idx = np.linspace(0, len(pairs) - 1, limit).round().astype(int)  # even spread over both sets
-        pairs = [pairs[i] for i in idx]
-    return pairs
-
-
-def write_table(res: dict, meta: dict) -> None:
-    auto = meta["auto"]
-    lines = [
-        "# Segmentation: validation results",
-        "",
-        f"Validation split: `resources/splits/masks_val.txt` ({meta['n_pairs']} pairs: "
-        + ", ".join(f"{k} {v}" for k, v in meta["datasets"].items())
-        + (f"; an evenly spaced subset of {meta['n_total']}" if meta["n_pairs"] < meta["n_total"] else "")
-        + "), full-resolution metrics.",
-        f"CPU: {meta['cpu']}, {meta['threads']} torch thread(s), shared with a codec training run "
-        '(timings are therefore pessimistic). "net" includes flip averaging; the one-off '
-        "network load (`net_load_s` in the JSON) is excluded.",
-        "",
-        "| predictor | foreground IoU | boundary F | s / image (mean) | default |",
-        "|---|---:|---:|---:|:---:|",
-    ]
-    labels = {
-        "net": "DeepLab R34 (ours, width 0.5)",
-        "net+refine": "DeepLab R34 + GrabCut refine",
-        "saliency": "saliency + GrabCut (no weights)",
+def summarise(scores: list[tuple[float, float]]) -> dict:
+    a = np.array(scores, dtype=float).reshape(-1, 2)
+    return {
+        "n": len(a),
+        "iou": round(float(a[:, 0].mean()), 4),
+        "boundary_f": round(float(a[:, 1].mean()), 4),
+        "below_0.3": round(float((a[:, 0] < 0.3).mean()), 4),
     }
-    for m, r in res.items():
-        is_default = auto == m
-        lines.append(
-            f"| {labels.get(m, m)} | {r['iou']:.3f} | {r['boundary_f']:.3f} | "
-            f"{r['s_per_image']:.2f} | {'✔' if is_default else ''} |"
-        )
-    lines += [
+
+
+def evaluate(sets: dict[str, list], predictors: dict[str, tuple[str, Path | None]], progress: bool = True) -> dict:
+    """{predictor: {"by_source": {set: summary}, "s_per_image": mean seconds}} at full resolution.
+
+    ``predictors`` maps a label to (method, weights); all run on the same images in one pass,
+    so their times are comparable.
+    """
+    from obic_core.imageio import read_image, read_mask
+
+    per = {k: {s: [] for s in sets} for k in predictors}
+    secs: dict[str, list[float]] = {k: [] for k in predictors}
+    done = 0
+    for set_name, pairs in sets.items():
+        for pair in pairs:
+            image = read_image(pair.image).pixels
+            gt = read_mask(pair.mask, image.shape[:2])
+            for label, (method, weights) in predictors.items():
+                t = time.perf_counter()
+                pred = run_method(method, image, weights)
+                secs[label].append(time.perf_counter() - t)
+                per[label][set_name].append((iou(pred, gt), boundary_f(pred, gt)))
+            done += 1
+            if progress and done % 25 == 0:
+                print(
+                    f"  {done} pairs ({set_name}) "
+                    + "  ".join(f"{k}: {np.mean([x[0] for x in per[k][set_name]]):.3f}" for k in predictors),
+                    flush=True,
+                )
+    out = {}
+    for label, by_set in per.items():
+        res = {s: summarise(v) for s, v in by_set.items() if v}
+        for union, parts in UNIONS.items():
+            scores = [x for p in parts for x in by_set.get(p, [])]
+            if scores:
+                res[union] = summarise(scores)
+        out[label] = {"by_source": res, "s_per_image": round(float(np.mean(secs[label])), 3) if secs[label] else None}
+    return out
+
+
+def speed(predictors: dict[str, tuple[str, Path | None]], threads: int, image_path: Path | None, repeats: int = 5):
+    """Median seconds per call of each predictor on one 768×512 photo, with ``threads`` threads.
+
+    The network is loaded (and warmed up) before timing; the machine is shared, so these are
+    upper bounds. All predictors are timed in the same run, interleaved, so they see the same load.
+    """
+    import torch
+
+    from obic_core.imageio import read_image
+
+    if image_path is not None and image_path.is_file():
+        image = read_image(image_path).pixels
+        if image.shape[:2] != SPEED_SIZE[::-1]:
+            image = cv2.resize(image, SPEED_SIZE, interpolation=cv2.INTER_AREA)
+        source = image_path.name
+    else:
+        rng = np.random.default_rng(0)
+        image = cv2.GaussianBlur(rng.integers(0, 256, (*SPEED_SIZE[::-1], 3), dtype=np.uint8), (0, 0), 3)
+        source = "synthetic"
+    old_t, old_cv = torch.get_num_threads(), cv2.getNumThreads()
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+    try:
+        times: dict[str, list[float]] = {k: [] for k in predictors}
+        for method, weights in predictors.values():
+            run_method(method, image, weights)  # warm-up (and network load)
+        for _ in range(repeats):
+            for label, (method, weights) in predictors.items():
+                t = time.perf_counter()
+                run_method(method, image, weights)
+                times[label].append(time.perf_counter() - t)
+    finally:
+        torch.set_num_threads(old_t)
+        cv2.setNumThreads(old_cv)
+    return {
+        "image": source,
+        "size": f"{SPEED_SIZE[0]}x{SPEED_SIZE[1]}",
+        "threads": threads,
+        "repeats": repeats,
+        "median_s": {k: round(float(np.median(v)), 3) for k, v in times.items()},
+    }
+
+
+def parse_weights(items: list[str]) -> dict[str, Path]:
+    out = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"--weights expects NAME=PATH, got {item!r}")
+        if not Path(path).is_file():
+            raise SystemExit(f"--weights {name}: no such file {path}")
+        out[name] = Path(path)
+    return out
+
+
+def best_method(result: dict, model: str) -> str:
+    """The default method for ``model``: the best out-of-source IoU (in-source when there is none)."""
+    cands = {}
+    for label, r in result.items():
+        if label == "saliency" or label.split(" ", 1)[0] == model:
+            by = r["by_source"]
+            ref = by.get(OUT_OF_SOURCE) or by.get(IN_SOURCE)
+            if ref:
+                cands[label] = ref["iou"]
+    return max(cands, key=cands.get) if cands else "saliency"
+
+
+def model_line(name: str, m: dict) -> str:
+    return f"**{name}** = `{m['path']}` (card id {m['id']}, {m['steps']} steps)"
+
+
+def write_table(data: dict) -> None:
+    meta, res, spd = data["meta"], data["results"], data.get("speed", {})
+    sets = [s for s in (*SETS, *UNIONS) if any(s in r["by_source"] for r in res.values())]
+    lines = [
+        "# Segmentation: per-source results",
         "",
-        "Per data set (IoU / boundary F):",
+        "Generated by `bench/seg_eval.py` (see the commands below); full-resolution metrics, IoU / boundary F",
+        "per image, then averaged. Sources: **duts_tr val** = the 200 DUTS-TR pairs of",
+        "`resources/splits/masks_val.txt` (in-source: every model trains on other DUTS-TR photos); **coco val** =",
+        "its 24 COCO pairs (never trained on by any model); **coco rest** = the other 72 COCO pairs (in the",
+        "*old* model's training set; held out of the new model's training run, which warm-started from the old",
+        "model); **coco all** = both, the new model's **out-of-source** score. ",
         "",
-        "| predictor | " + " | ".join(meta["datasets"]) + " |",
-        "|---|" + "---:|" * len(meta["datasets"]),
+        "Models: " + "; ".join(model_line(k, v) for k, v in meta["models"].items()) + ".",
+        f"CPU: {meta['cpu']}, {meta['threads']} torch thread(s) for the quality pass, shared with a codec training",
+        'run and other jobs (timings pessimistic). "net" = the network at 224 px with flip averaging;',
+        '"net+refine" = then GrabCut refine (`method="auto"` when the card says so). Date: ' + meta["date"] + ".",
+        "",
+        "| predictor | " + " | ".join(f"{s} (n={meta['n'][s]})" for s in sets) + " | share < 0.3 IoU, coco all |",
+        "|---|" + "---:|" * (len(sets) + 1),
     ]
-    for m, r in res.items():
-        cells = [
-            f"{r['by_dataset'][d]['iou']:.3f} / {r['by_dataset'][d]['boundary_f']:.3f}" if d in r["by_dataset"] else "–"
-            for d in meta["datasets"]
+    for label, r in res.items():
+        by = r["by_source"]
+        cells = [f"{by[s]['iou']:.3f} / {by[s]['boundary_f']:.3f}" if s in by else "–" for s in sets]
+        low = by.get(OUT_OF_SOURCE, {}).get("below_0.3")
+        bold = label in meta.get("defaults", {}).values()
+        name = f"**{label}** (default)" if bold else label
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {'–' if low is None else f'{low * 100:.0f} %'} |")
+    if spd:
+        lines += [
+            "",
+            f"Speed on one {spd['size']} photo ({spd['image']}), {spd['threads']} threads (torch and OpenCV), "
+            f"median of {spd['repeats']} interleaved calls, same run, network load excluded:",
+            "",
+            "| predictor | s / image |",
+            "|---|---:|",
         ]
-        lines.append(f"| {labels.get(m, m)} | " + " | ".join(cells) + " |")
+        lines += [f"| {k} | {v:.3f} |" for k, v in spd["median_s"].items()]
     lines += [
         "",
-        f'Default (`method="auto"`): **{auto}** — the highest measured IoU; recorded in '
-        "`resources/weights/deeplab_r34.json` (`evaluation`) by `--update-card`.",
+        'Default (`method="auto"`) per model, the best out-of-source IoU: '
+        + ", ".join(f"{k}: **{v}**" for k, v in meta.get("defaults", {}).items())
+        + " — recorded in `resources/weights/deeplab_r34.json` (`evaluation`) by `--update-card`.",
         "",
+        NOTES,
     ]
-    lines += [NOTES]
-    TABLE_MD.write_text("\n".join(lines) + "\n")
+    keep = ""
+    if TABLE_MD.exists():
+        old = TABLE_MD.read_text()
+        if KEEP_MARKER in old:
+            keep = old.split(KEEP_MARKER, 1)[1]
+    TABLE_MD.write_text("\n".join(lines) + "\n" + KEEP_MARKER + keep + ("" if keep else "\n"))
+
+
+def cpu_name() -> str:
+    try:
+        return next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> int:
+    from obic_core.segmentation.predict import DEFAULT_WEIGHTS
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--limit", type=int, default=0, help="evenly spaced subset of the split (0: all)")
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--update-card", action="store_true", help="record the results in the model card")
     p.add_argument(
-        "--table-only", action="store_true", help="rewrite bench/segmentation.md from the saved JSON (no evaluation)"
+        "--weights",
+        nargs="+",
+        default=[f"shipped={DEFAULT_WEIGHTS}"],
+        help="NAME=PATH of each network to compare in this run (default: the shipped one)",
     )
+    p.add_argument("--limit", type=int, default=0, help="evenly spaced subset of each source (0: all)")
+    p.add_argument("--no-saliency", action="store_true", help="skip the weight-free predictor")
+    p.add_argument("--threads", type=int, default=1, help="threads for the quality pass")
+    p.add_argument("--speed-threads", type=int, default=2, help="threads for the speed measurement (0: skip it)")
+    p.add_argument("--speed-image", type=Path, default=ROOT.parent / "shared" / "data" / "kodak" / "kodim01.png")
+    p.add_argument("--update-card", action="store_true", help="record the shipped weights' results in their card")
+    p.add_argument("--table-only", action="store_true", help="rewrite bench/segmentation.md from the saved JSON")
     args = p.parse_args(argv)
     if args.table_only:
-        saved = json.loads(RESULTS_JSON.read_text())
-        write_table(saved["methods"], saved["meta"])
+        write_table(json.loads(RESULTS_JSON.read_text()))
         return 0
     import torch
 
-    from obic_core.segmentation.predict import DEFAULT_WEIGHTS, load_segmenter, net_available, read_card
+    from obic_core.segmentation.predict import load_segmenter, read_card
 
     torch.set_num_threads(args.threads)
     cv2.setNumThreads(args.threads)
-    pairs = pick_pairs(args.limit)
-    if not pairs:
-        print("no validation pairs found (is ../shared/data present?)", file=sys.stderr)
+    models = parse_weights(args.weights)
+    sets = pick_sets(args.limit)
+    if not any(sets.values()):
+        print("no evaluation pairs found (is ../shared/data present?)", file=sys.stderr)
         return 1
-    methods = [m for m in args.methods if m == "saliency" or net_available()]
-    if any(m != "saliency" for m in methods):
-        t = time.perf_counter()
-        load_segmenter()
-        load_s = time.perf_counter() - t
-    else:
-        load_s = None
-    res = evaluate(pairs, methods)
-    best = max(res, key=lambda m: res[m]["iou"])
-    datasets: dict[str, int] = {}
-    for pr in pairs:
-        ds = pr.key.rsplit("/", 1)[0]
-        datasets[ds] = datasets.get(ds, 0) + 1
-    from obic_core.datasets import validation_pairs
-
+    predictors: dict[str, tuple[str, Path | None]] = {}
+    for name, path in models.items():
+        load_segmenter(path)
+        for m in NET_METHODS:
+            predictors[f"{name} {m}"] = (m, path)
+    if not args.no_saliency:
+        predictors["saliency"] = ("saliency", None)
+    res = evaluate(sets, predictors)
+    spd = speed(predictors, args.speed_threads, args.speed_image) if args.speed_threads else {}
+    model_meta = {}
+    for name, path in models.items():
+        card = read_card(path)
+        model_meta[name] = {"path": str(path), "id": card.get("id"), "steps": card.get("steps")}
     meta = {
-        "n_pairs": len(pairs),
-        "n_total": len(validation_pairs()),
-        "datasets": datasets,
-        "cpu": platform.processor() or platform.machine(),
+        "n": {s: len(v) for s, v in sets.items()},
+        "models": model_meta,
+        "cpu": cpu_name(),
         "threads": args.threads,
-        "net_load_s": None if load_s is None else round(load_s, 3),
-        "auto": best,
-        "weights_id": read_card().get("id"),
+        "defaults": {name: best_method(res, name) for name in models},
         "date": time.strftime("%Y-%m-%d %H:%M"),
+        "command": "python bench/seg_eval.py " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
-    try:
-        meta["cpu"] = next(
-            line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
+    for union, parts in UNIONS.items():
+        meta["n"][union] = sum(meta["n"][s] for s in parts)
+    data = {"meta": meta, "results": res, "speed": spd}
     RESULTS_JSON.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_JSON.write_text(json.dumps({"meta": meta, "methods": res}, indent=2) + "\n")
-    write_table(res, meta)
-    if args.update_card and net_available():
-        from obic_core.imageio import write_bytes_atomic
-        from obic_core.weights import card_path
-
-        card = read_card()
-        card["evaluation"] = {
-            "set": "resources/splits/masks_val.txt",
-            "n": len(pairs),
-            "date": meta["date"],
-            "methods": {m: {k: r[k] for k in ("iou", "boundary_f", "s_per_image")} for m, r in res.items()},
-        }
-        write_bytes_atomic(card_path(DEFAULT_WEIGHTS), (json.dumps(card, indent=2) + "\n").encode())
-    for m, r in res.items():
-        print(f"{m:12s} IoU {r['iou']:.4f}  boundary F {r['boundary_f']:.4f}  {r['s_per_image']:.3f} s/img")
-    print(f"best: {best}; wrote {RESULTS_JSON.relative_to(ROOT)} and {TABLE_MD.relative_to(ROOT)}")
+    RESULTS_JSON.write_text(json.dumps(data, indent=2) + "\n")
+    write_table(data)
+    shipped = [n for n, path in models.items() if path.resolve() == DEFAULT_WEIGHTS.resolve()]
+    if args.update_card and shipped:
+        update_card(shipped[0], data)
+    for label, r in res.items():
+        cells = "  ".join(f"{s} {d['iou']:.4f}/{d['boundary_f']:.4f}" for s, d in r["by_source"].items())
+        print(f"{label:22s} {cells}")
+    print(f"defaults: {meta['defaults']}; wrote {RESULTS_JSON.relative_to(ROOT)} and {TABLE_MD.relative_to(ROOT)}")
     return 0
+
+
+def update_card(name: str, data: dict) -> None:
+    """Store the shipped model's measurements (per method and source) in its model card."""
+    from obic_core.imageio import write_bytes_atomic
+    from obic_core.segmentation.predict import DEFAULT_WEIGHTS, read_card
+    from obic_core.weights import card_path
+
+    card = read_card(DEFAULT_WEIGHTS)
+    methods = {}
+    for label, r in data["results"].items():
+        method = "saliency" if label == "saliency" else label.split(" ", 1)[1] if label.startswith(f"{name} ") else None
+        if method is None:
+            continue
+        ref = r["by_source"].get(OUT_OF_SOURCE) or r["by_source"][IN_SOURCE]
+        methods[method] = {
+            "iou": ref["iou"],
+            "boundary_f": ref["boundary_f"],
+            "s_per_image": r["s_per_image"],
+            "by_source": r["by_source"],
+        }
+        if label in data.get("speed", {}).get("median_s", {}):
+            methods[method]["s_768x512"] = data["speed"]["median_s"][label]
+    card["evaluation"] = {
+        "selection": f"'iou' is the out-of-source score ({OUT_OF_SOURCE}); method='auto' takes the best",
+        "sets": {s: f"{SETS[s][0]} ({SETS[s][1]} part of resources/splits/masks_val.txt)" for s in SETS},
+        "n": data["meta"]["n"],
+        "date": data["meta"]["date"],
+        "command": data["meta"]["command"],
+        "methods": methods,
+    }
+    write_bytes_atomic(card_path(DEFAULT_WEIGHTS), (json.dumps(card, indent=2) + "\n").encode())
 
 
 if __name__ == "__main__":

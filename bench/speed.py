@@ -26,10 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
-from obic_core.baselines import ALL_CODECS, get_codec, parse_codecs
 from obic_core.datasets import list_images
+from obic_core.evaluation.codecs.registry import ALL_CODECS, get_codec, parse_codecs
+from obic_core.evaluation.metrics import timed
 from obic_core.imageio import read_image, read_mask, write_bytes_atomic
-from obic_core.metrics import timed
 
 
 def cpu_name() -> str:

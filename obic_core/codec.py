@@ -18,7 +18,14 @@ import numpy as np
 
 from obic_core import bitstream
 from obic_core import quality_map as quality_map_rules
-from obic_core.errors import ObicCancelled, ObicDeviceError, ObicError, ObicFormatError, ObicInputError
+from obic_core.errors import (
+    ObicCancelled,
+    ObicDeviceError,
+    ObicError,
+    ObicFormatError,
+    ObicInputError,
+    is_out_of_memory,
+)
 from obic_core.imageio import check_dimensions
 from obic_core.rules import QUALITY_STEPS
 
@@ -37,6 +44,8 @@ class EncodeSettings:
     #: (H, W) per-pixel quality in [0, 1] (or uint8 0..255); block-averaged to one quality per
     #: 16×16 block, it replaces the two layer qualities (the mask still splits the layers)
     quality_map: np.ndarray | None = field(default=None, compare=False, repr=False)
+    #: "fast" / "default" / "max": max refines the latents at encode time (same decoder)
+    effort: str = "default"
 
 
 @dataclass
@@ -159,7 +168,8 @@ class _Prepared:
 
         self.height, self.width = image.shape[:2]
         x = torch.from_numpy(np.array(image)).permute(2, 0, 1).unsqueeze(0).float().div_(255)
-        self.y = engine.analyse(pad_replicate(x))
+        self.x = pad_replicate(x)
+        self.y = engine.analyse(self.x)
         m = torch.from_numpy(mask.astype(np.float32))[None, None]
         self.lat = latent_mask_from_pixels(m)[0, 0].numpy() > 0.5
         self.pixel_mask = mask
@@ -235,8 +245,10 @@ def _guard_device(fn):
             return fn(*args, **kwargs)
         except torch.cuda.OutOfMemoryError:
             raise ObicDeviceError("the GPU ran out of memory; try a smaller image or --device cpu") from None
-        except MemoryError:
-            raise ObicDeviceError("not enough memory for this image") from None
+        except (MemoryError, RuntimeError) as exc:  # torch's CPU allocator raises RuntimeError
+            if not is_out_of_memory(exc):
+                raise
+            raise ObicDeviceError("not enough memory for this image (try a smaller one)") from None
 
     wrapped.__name__ = fn.__name__
     wrapped.__doc__ = fn.__doc__
@@ -253,68 +265,94 @@ def encode_detailed(
 ) -> EncodeResult:
     """Encode, searching the qualities when ``settings.target_bpp`` is set.
 
-    Target mode keeps d = q_obj − q_bkg and bisects a common shift s (q = clip(q + s)),
-    on real encodes, for the largest file not above the target; y = g_a(x) is computed once.
+    Target mode keeps d = q_obj − q_bkg (or the shape of the quality map) and bisects a
+    common shift s (q = clip(q + s)), on real encodes, for the largest file not above the
+    target; y = g_a(x) is computed once. Effort ``max`` then refines y at the qualities found
+    (:mod:`obic_core.latent_refinement`) and searches again with the refined latents.
     """
+    from obic_core.latent_refinement import EFFORT_STEPS, refine_latents
+
     image = _check_image(image)
     mask = _check_mask(mask, image.shape[:2])
+    if settings.effort not in EFFORT_STEPS:
+        raise ObicInputError(f"unknown effort {settings.effort!r} (one of {', '.join(EFFORT_STEPS)})")
+    target = settings.target_bpp
+    if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target) and target > 0):
+        raise ObicInputError(f"target bpp must be a positive finite number, got {target!r}")
     engine = load_codec(settings.weights, settings.device)
     report = progress or (lambda f: None)
+    refine_steps = EFFORT_STEPS[settings.effort]
+    search_share = 0.3 if refine_steps else 1.0  # of the progress bar after analysis
     with engine.lock:
         t0 = time.perf_counter()
         report(0.05)
         prep = _Prepared(engine, image, mask, settings.quality_map)
-        report(0.3)
-        qo, qb = _q(settings.object_quality), _q(settings.background_quality)
-        steps = prep.map_steps
-
-        def at(shift: float) -> EncodeResult:
-            if steps is not None:
-                shifted = quality_map_rules.shifted(steps, shift)
-                return _encode_prepared(engine, prep, qo, qb, settings.store_full_mask, cancel, shifted)
-            return _encode_prepared(engine, prep, _q(qo + shift), _q(qb + shift), settings.store_full_mask, cancel)
-
-        if settings.target_bpp is None:
-            res = at(0.0)
-            report(1.0)
-            res.seconds = time.perf_counter() - t0
-            return res
-        target = settings.target_bpp
-        if not (isinstance(target, (int, float)) and math.isfinite(target) and target > 0):
-            raise ObicInputError(f"target bpp must be a positive finite number, got {target!r}")
-        budget = target * image.shape[0] * image.shape[1] / 8
-        if steps is not None:
-            q_hi, q_lo = float(steps.max()) / QUALITY_STEPS, float(steps.min()) / QUALITY_STEPS
-        else:
-            q_hi, q_lo = max(qo, qb), min(qo, qb)
-        lo_s, hi_s = -q_hi, 1 - q_lo  # below lo_s every quality is 0, above hi_s every one is 1
-        best = at(lo_s)
-        attempts = 1
-        if len(best.data) > budget:
-            best.reached, best.attempts = False, attempts
-            best.seconds = time.perf_counter() - t0
-            report(1.0)
-            return best
-        top = at(hi_s)
-        attempts += 1
-        if len(top.data) <= budget:
-            best = top
-        else:
-            for i in range(12):
-                if hi_s - lo_s < 1 / 512:
-                    break
-                mid = (lo_s + hi_s) / 2
-                r = at(mid)
-                attempts += 1
-                if len(r.data) <= budget:
-                    best, lo_s = r, mid
-                else:
-                    hi_s = mid
-                report(0.3 + 0.7 * (i + 1) / 12)
-        best.attempts = attempts
-        best.seconds = time.perf_counter() - t0
+        report(0.15)
+        res = _search(engine, prep, settings, cancel, lambda f: report(0.15 + 0.85 * search_share * f))
+        if refine_steps and res.reached:
+            q_grid = _quality_grid(bitstream.parse(res.data), prep.lat)
+            base = 0.15 + 0.85 * search_share
+            prep.y = refine_latents(
+                engine.model,
+                prep.x,
+                prep.y,
+                prep.lat,
+                q_grid,
+                (prep.height, prep.width),
+                refine_steps,
+                progress=lambda f: report(base + (0.95 - base) * f),
+                cancel=cancel,
+            )
+            attempts = res.attempts
+            res = _search(engine, prep, settings, cancel, lambda f: None)
+            res.attempts += attempts
         report(1.0)
+        res.seconds = time.perf_counter() - t0
+        return res
+
+
+def _search(engine, prep: _Prepared, settings: EncodeSettings, cancel, report: Callable[[float], None]) -> EncodeResult:
+    """One encode at the settings' qualities, or the bisection for ``target_bpp``."""
+    qo, qb = _q(settings.object_quality), _q(settings.background_quality)
+    steps = prep.map_steps
+    full = settings.store_full_mask
+
+    def at(shift: float) -> EncodeResult:
+        if steps is not None:
+            return _encode_prepared(engine, prep, qo, qb, full, cancel, quality_map_rules.shifted(steps, shift))
+        return _encode_prepared(engine, prep, _q(qo + shift), _q(qb + shift), full, cancel)
+
+    if settings.target_bpp is None:
+        return at(0.0)
+    budget = settings.target_bpp * prep.height * prep.width / 8
+    if steps is not None:
+        q_hi, q_lo = float(steps.max()) / QUALITY_STEPS, float(steps.min()) / QUALITY_STEPS
+    else:
+        q_hi, q_lo = max(qo, qb), min(qo, qb)
+    lo_s, hi_s = -q_hi, 1 - q_lo  # below lo_s every quality is 0, above hi_s every one is 1
+    best = at(lo_s)
+    attempts = 1
+    if len(best.data) > budget:
+        best.reached, best.attempts = False, attempts
         return best
+    top = at(hi_s)
+    attempts += 1
+    if len(top.data) <= budget:
+        best = top
+    else:
+        for i in range(12):
+            if hi_s - lo_s < 1 / 512:
+                break
+            mid = (lo_s + hi_s) / 2
+            r = at(mid)
+            attempts += 1
+            if len(r.data) <= budget:
+                best, lo_s = r, mid
+            else:
+                hi_s = mid
+            report((i + 1) / 12)
+    best.attempts = attempts
+    return best
 
 
 def encode(
@@ -343,6 +381,86 @@ def _latent_grid(c: bitstream.Container) -> np.ndarray:
     return coding.decode_mask_grid(grid, shape)
 
 
+def _parse_checked(data: bytes) -> bitstream.Container:
+    """parse() plus every check that needs no model: the pixel budget and the mask, layer
+    and quality-map payload headers. decode(), inspect() and extract() all start here, so
+    `obic info` accepts exactly the files `obic decode` gets past its first step."""
+    from obic_core.rules import grid_shape
+
+    c = bitstream.parse(data)
+    check_dimensions(c.width, c.height, what="the encoded image")
+    bitstream.unpack_mask(c.streams["mask"], c.full_mask, (c.height, c.width))
+    for name in LAYER_NAMES:
+        if name in c.streams:
+            bitstream.unpack_layer(c.streams[name], name)
+    if "quality" in c.streams:
+        bitstream.unpack_quality_map(c.streams["quality"], grid_shape(c.height, c.width))
+    return c
+
+
+#: slack for the range coder's final state and word rounding when comparing a hyper stream's
+#: length with the least its positions can cost (bits)
+_CODER_SLACK_BITS = 64
+_HYPER_FLOOR: dict[tuple[str, str], float] = {}
+
+
+def _hyper_floor_bits(engine, name: str) -> float:
+    """The least a hyper-latent position of this layer can cost, in bits: every channel's
+    symbol costs at least −log2 of that channel's most likely value (with a margin for the
+    coder's quantized probabilities). Fixed per model, so a rigorous lower bound."""
+    key = (engine.model_id, name)
+    if key not in _HYPER_FLOOR:
+        lows, highs, probs = engine.coders[name].z_density.probability_tables()
+        p_max = np.array([np.max(probs[c, : int(highs[c] - lows[c]) + 1]) for c in range(len(lows))])
+        _HYPER_FLOOR[key] = float(-np.log2(np.minimum(p_max + 1e-4, 1.0)).sum())
+    return _HYPER_FLOOR[key]
+
+
+def _check_declared_work(engine, name: str, hyper: bytes, m: np.ndarray) -> None:
+    """Refuse a layer whose hyper stream is too short to describe the positions its mask
+    declares (a 73-byte file claiming 4000×4000 would otherwise decode for a minute)."""
+    from obic_core.masking import HYPER_STRIDE
+
+    h, w = m.shape
+    n_z = int(m.reshape(h // HYPER_STRIDE, HYPER_STRIDE, w // HYPER_STRIDE, HYPER_STRIDE).any(axis=(1, 3)).sum())
+    need = n_z * _hyper_floor_bits(engine, name) - _CODER_SLACK_BITS
+    if 8 * len(hyper) < need:
+        raise ObicFormatError(
+            f"'{name}' sub-stream is too short for the image it declares: {n_z:,} hyper-latent positions need "
+            f"at least {math.ceil(need / 8):,} bytes, it has {len(hyper):,} (the file is damaged or forged)"
+        )
+
+
+#: a big canvas of which only some tiles hold a decoded layer is synthesised tile by tile
+#: (32 latent positions = 512 px a side, plus the halo), so the work follows what the file's
+#: bytes describe rather than its declared size
+_SYNTH_TILE = 32
+
+
+def _render(engine, y, covered: np.ndarray, height: int, width: int) -> np.ndarray:
+    """(H, W, 3) uint8 pixels of the latents ``y`` where ``covered`` (latent grid); the rest
+    is left mid-gray. Small canvases and mostly covered ones take the whole-image path."""
+    from obic_core.masking import LATENT_STRIDE as s
+
+    def to_u8(x):
+        return x[0].mul(255).round_().byte().permute(1, 2, 0).cpu().numpy()
+
+    h, w = covered.shape
+    T, halo = _SYNTH_TILE, engine.halo_synthesis
+    tiles = [(i, j) for i in range(0, h, T) for j in range(0, w, T) if covered[i : i + T, j : j + T].any()]
+    if h * w * s * s <= engine.strip_pixels or 2 * len(tiles) * (T + 2 * halo) ** 2 > h * w:
+        return to_u8(engine.synthesise(y)[:, :, :height, :width])
+    img = np.full((height, width, 3), GRAY, dtype=np.uint8)
+    for i, j in tiles:
+        a, b, c0, d = max(0, i - halo), min(h, i + T + halo), max(0, j - halo), min(w, j + T + halo)
+        r1, q1 = min(height, (i + T) * s), min(width, (j + T) * s)
+        if i * s >= height or j * s >= width:
+            continue
+        x = engine.synthesise(y[:, :, a:b, c0:d])
+        img[i * s : r1, j * s : q1] = to_u8(x[:, :, (i - a) * s : r1 - a * s, (j - c0) * s : q1 - c0 * s])
+    return img
+
+
 def _quality_grid(c: bitstream.Container, lat: np.ndarray) -> np.ndarray:
     """Each block's quality: the file's quality map (v2) or its layer's header quality."""
     if "quality" in c.streams:
@@ -362,8 +480,7 @@ def decode(
     for name in layers:
         if name not in LAYER_NAMES:
             raise ObicInputError(f"unknown layer '{name}' (object or background)")
-    c = bitstream.parse(data)
-    check_dimensions(c.width, c.height, what="the encoded image")
+    c = _parse_checked(data)
     engine = load_codec(weights, device)
     if bytes.fromhex(engine.model_id) != c.model_id:
         raise ObicFormatError(
@@ -372,21 +489,28 @@ def decode(
         )
     lat = _latent_grid(c)
     q_grid = _quality_grid(c, lat)
+    todo = [
+        (name, m)
+        for name, m in (("object", lat), ("background", ~lat))
+        if m.any() and name in c.streams and name in layers
+    ]
+    for name, m in todo:  # before any decoding work
+        _check_declared_work(engine, name, bitstream.unpack_layer(c.streams[name], name)[0], m)
     with engine.lock, torch.no_grad():
         y_dec = torch.zeros(1, engine.config.M, *lat.shape, dtype=torch.float64, device=engine.device)
         present = []
-        for name, m in (("object", lat), ("background", ~lat)):
-            if not m.any():
-                continue
-            if name not in c.streams or name not in layers:
-                continue
+        cov_lat = np.zeros(lat.shape, dtype=bool)
+        for name, m in todo:
             hyper, latent = bitstream.unpack_layer(c.streams[name], name)
             y_hat = engine.decode_layer(name, hyper, latent, m)
             y_dec += y_hat * _lat_tensor(m, y_hat)
             present.append(name)
-        _, inv = engine.gain_maps(q_grid)
-        x_hat = engine.synthesise(y_dec * inv)[0, :, : c.height, : c.width]
-        img = x_hat.mul(255).round_().byte().permute(1, 2, 0).cpu().numpy()
+            cov_lat |= m
+        if present:
+            _, inv = engine.gain_maps(q_grid)
+            img = _render(engine, y_dec * inv, cov_lat, c.height, c.width)
+        else:  # nothing to synthesise: every pixel is a missing region
+            img = np.full((c.height, c.width, 3), GRAY, dtype=np.uint8)
     px_lat = np.repeat(np.repeat(lat, LATENT_STRIDE, 0), LATENT_STRIDE, 1)[: c.height, : c.width]
     covered = np.zeros_like(px_lat)
     if "object" in present:
@@ -407,8 +531,8 @@ def decode(
 
 # -- inspection and editing -------------------------------------------------------------------
 def inspect(data: bytes) -> Layout:
-    """Describe a .obic file (validates it; no model needed)."""
-    c = bitstream.parse(data)
+    """Describe a .obic file (validates it as far as decode() does before loading a model)."""
+    c = _parse_checked(data)
     layers = {}
     for name in LAYER_NAMES:
         if name in c.streams:
@@ -442,7 +566,7 @@ def extract(data: bytes, layer: str) -> bytes:
     """A valid .obic holding only ``layer`` (plus the mask)."""
     if layer not in LAYER_NAMES:
         raise ObicInputError(f"unknown layer '{layer}' (object or background)")
-    c = bitstream.parse(data)
+    c = _parse_checked(data)
     if layer not in c.streams:
         raise ObicInputError(f"the file has no {layer} layer")
     c.streams = {k: v for k, v in c.streams.items() if k in ("mask", "quality", layer)}

@@ -1,37 +1,74 @@
-"""`obic encode | decode | info | extract` — thin wrappers over :mod:`obic_core.codec`."""
+"""`obic encode | decode | info | extract` — thin wrappers over :mod:`obic_core.codec`.
+
+Every output is checked before any work starts (not empty, not a folder, not the same file
+as an input however spelled, folder writable) and written through
+:func:`obic_core.imageio.write_bytes_atomic`, so a refused or failed command leaves the
+user's files as they were.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import stat
 import sys
 from pathlib import Path
 
-from obic_core.errors import ObicFormatError, ObicInputError
+from obic_core.errors import ObicInputError
 
 
 def _read_obic(path: Path) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise ObicFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+    from obic_core.imageio import read_obic_file
+
+    return read_obic_file(path)
 
 
 def _quality(text: str) -> float:
-    v = float(text)
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"quality must be a number between 0 and 1, got {text!r}") from None
     if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError("quality must be between 0 and 1")
+        raise argparse.ArgumentTypeError(f"quality must be between 0 and 1, got {text!r}")
     return v
 
 
-def _out_folder_ok(path: Path) -> None:
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise ObicInputError(f"output folder {parent} does not exist")
+def _bpp(text: str) -> float:
+    """--target-bpp: a positive, finite number (nan, inf and negatives are refused here,
+    not reported as reached later)."""
+    try:
+        v = float(text)
+    except ValueError:
+        v = math.nan
+    if not (math.isfinite(v) and v > 0):
+        raise argparse.ArgumentTypeError(f"target bpp must be a positive finite number, got {text!r}")
+    return v
 
 
-def resolve_mask(spec: str, image, path_for_messages: str = "image"):
-    """--mask value -> bool mask or None (single layer). 'auto' predicts one."""
+def output_arg(text: str) -> str:
+    """-o value, kept as typed (argparse's Path would turn "" into the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the output path is empty; give a file name")
+    return text
+
+
+def report(output: str | Path, line: str) -> None:
+    """The one-line summary: on stdout, unless the output itself is a stream (``-o
+    /dev/stdout``, a FIFO), where it would corrupt the data."""
+    try:
+        regular = stat.S_ISREG(os.stat(output).st_mode)
+    except OSError:
+        regular = True
+    print(line, file=sys.stdout if regular else sys.stderr)
+
+
+def resolve_mask(spec: str, image, path_for_messages: str = "image", method: str = "auto"):
+    """--mask value -> bool mask or None (single layer). 'auto' predicts one, and falls back
+    to a single layer (with a note) for images the predictor cannot use (1×1, 30000×1).
+    A mask file follows the rule of :func:`obic_core.imageio.read_mask`; the object
+    fraction is reported on stderr."""
     import numpy as np
 
     from obic_core.imageio import read_mask
@@ -41,8 +78,18 @@ def resolve_mask(spec: str, image, path_for_messages: str = "image"):
     if spec == "auto":
         from obic_core.segmentation import predict_mask
 
-        return np.asarray(predict_mask(image, "auto"), dtype=bool)
-    return read_mask(spec, image.shape[:2])
+        try:
+            mask = np.asarray(predict_mask(image, method), dtype=bool)
+        except ObicInputError as exc:
+            print(f"note: --mask auto: {exc}; encoding a single layer (the whole image is the object)", file=sys.stderr)
+            return None
+        print(f"note: predicted mask: {mask.mean() * 100:.1f} % object", file=sys.stderr)
+        return mask
+    notes: list[str] = []
+    mask = read_mask(spec, image.shape[:2], notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return mask
 
 
 def _layers_and_map(args: argparse.Namespace, image):
@@ -67,7 +114,8 @@ def _layers_and_map(args: argparse.Namespace, image):
     else:
         if len(qualities) > 1:
             raise ObicInputError("several object qualities need --objects LABELS.png (one quality per label)")
-        mask = resolve_mask(args.mask, image)
+        # effort fast: the network's mask without the GrabCut refine (≈ half the time)
+        mask = resolve_mask(args.mask, image, method="net" if args.effort == "fast" else "auto")
     if args.quality_map is not None:
         qmap = qm.read_quality_map(str(args.quality_map), shape)
     return mask, qmap, qualities[0]
@@ -75,9 +123,10 @@ def _layers_and_map(args: argparse.Namespace, image):
 
 def cmd_encode(args: argparse.Namespace) -> int:
     from obic_core import codec
-    from obic_core.imageio import read_image, write_bytes_atomic
+    from obic_core.imageio import check_output, read_image, write_bytes_atomic
 
-    _out_folder_ok(args.output)
+    mask_file = None if args.mask in ("auto", "none") else args.mask
+    check_output(args.output, [args.image, mask_file, args.objects, args.quality_map, args.weights])
     loaded = read_image(args.image)
     for note in loaded.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -90,6 +139,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
         str(args.weights) if args.weights else None,
         args.full_mask,
         quality_map=qmap,
+        effort=args.effort,
     )
     res = codec.encode_detailed(loaded.pixels, mask, settings)
     if not res.reached:
@@ -100,25 +150,29 @@ def cmd_encode(args: argparse.Namespace) -> int:
         )
     write_bytes_atomic(args.output, res.data)
     lay = codec.inspect(res.data)
-    print(
+    report(
+        args.output,
         f"{args.output}: {lay.file_bytes} bytes, {lay.bpp:.4f} bpp "
-        f"(object q={res.object_quality:.3f}, background q={res.background_quality:.3f}, {res.seconds:.2f} s)"
+        f"(object q={res.object_quality:.3f}, background q={res.background_quality:.3f}, {res.seconds:.2f} s)",
     )
     return 0
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
     from obic_core import codec
-    from obic_core.imageio import write_png
+    from obic_core.imageio import check_output, write_png
 
-    _out_folder_ok(args.output)
+    check_output(args.output, [args.input, args.weights])
     data = _read_obic(args.input)
     layers = codec.LAYER_NAMES if args.layer == "all" else (args.layer,)
     dec = codec.decode(data, layers, args.device, str(args.weights) if args.weights else None)
     if args.layer != "all" and args.layer not in dec.layers:
         raise ObicInputError(f"{args.input} has no {args.layer} layer to decode")
     write_png(args.output, dec.image, dec.alpha if args.layer != "all" else None)
-    print(f"{args.output}: {dec.image.shape[1]}×{dec.image.shape[0]}, layers: {', '.join(dec.layers) or 'none'}")
+    report(
+        args.output,
+        f"{args.output}: {dec.image.shape[1]}×{dec.image.shape[0]}, layers: {', '.join(dec.layers) or 'none'}",
+    )
     return 0
 
 
@@ -149,12 +203,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from obic_core import codec
-    from obic_core.imageio import write_bytes_atomic
+    from obic_core.imageio import check_output, write_bytes_atomic
 
-    _out_folder_ok(args.output)
+    check_output(args.output, [args.input])
     out = codec.extract(_read_obic(args.input), args.layer)
     write_bytes_atomic(args.output, out)
-    print(f"{args.output}: {len(out)} bytes ({args.layer} layer only)")
+    report(args.output, f"{args.output}: {len(out)} bytes ({args.layer} layer only)")
     return 0
 
 
@@ -162,9 +216,12 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     dev = {"choices": ["auto", "cpu", "cuda"], "default": "auto"}
     p = sub.add_parser("encode", help="compress an image into a two-layer .obic file")
     p.add_argument("image", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=output_arg, required=True)
     p.add_argument(
-        "--mask", default="auto", help="auto (predict the object), none (single layer) or a PNG (non-zero = object)"
+        "--mask",
+        default="auto",
+        help="auto (predict the object), none (single layer) or an image: object where its alpha "
+        "(if it has transparency) or else its luminance is >= 128",
     )
     p.add_argument(
         "--object-quality",
@@ -187,9 +244,16 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--background-quality", type=_quality, default=0.25)
     p.add_argument(
         "--target-bpp",
-        type=float,
+        type=_bpp,
         default=None,
         help="largest qualities (keeping their difference) whose file is ≤ this many bpp",
+    )
+    p.add_argument(
+        "--effort",
+        choices=["fast", "default", "max"],
+        default="default",
+        help="fast: --mask auto skips the GrabCut refine; max: refine the latents at encode time "
+        "(~30 gradient steps, same decoder and format)",
     )
     p.add_argument("--full-mask", action="store_true", help="also store the full-resolution mask")
     p.add_argument("--device", **dev)
@@ -198,7 +262,7 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("decode", help="decode a .obic file to PNG")
     p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=output_arg, required=True)
     p.add_argument("--layer", choices=["all", "object", "background"], default="all")
     p.add_argument("--device", **dev)
     p.add_argument("--weights", type=Path, default=None)
@@ -211,6 +275,6 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("extract", help="write a .obic holding a single layer")
     p.add_argument("input", type=Path)
-    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("-o", "--output", type=output_arg, required=True)
     p.add_argument("--layer", choices=["object", "background"], required=True)
     p.set_defaults(func=cmd_extract)

@@ -24,3 +24,21 @@ class ObicCancelled(ObicError):
 
 class ObicDeviceError(ObicError):
     """The requested device is unavailable or ran out of memory."""
+
+
+class ObicOutputError(ObicError, OSError):
+    """An output cannot be written where asked: the path is empty, a folder, the same file as
+    an input, on a read-only or full disk, over a file-size limit, or a device that refuses
+    the data. Also an :class:`OSError`, so callers that already catch write errors keep working;
+    the user's existing files are left as they were."""
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for the ways an allocation failure surfaces: MemoryError (numpy, Python) and the
+    RuntimeError torch raises on CPU ("DefaultCPUAllocator: not enough memory") or GPU."""
+    if isinstance(exc, MemoryError):
+        return True
+    if not isinstance(exc, RuntimeError):
+        return False
+    text = str(exc)
+    return "DefaultCPUAllocator" in text or "can't allocate memory" in text or "out of memory" in text.lower()

@@ -35,9 +35,18 @@ MAX_SIDE = 30_000
 RATE_RATIO = 512.0
 #: the training loss's fixed MS-SSIM weight (λ_eff = DISTORTION_WEIGHT / a(q))
 DISTORTION_WEIGHT = 64.0
+#: the MSE term of the training loss (beside MS-SSIM): a block at quality q weighs its pixels'
+#: MSE by MSE_TERM_WEIGHT·MSE_TOP_RATIO^q (docs/training.md, session 4)
+MSE_TERM_WEIGHT = 1500.0
+MSE_TOP_RATIO = 2.0
 #: qualities are stored on a 6-bit grid: q = k / 60, k = 0..60 (60 so the trained levels
 #: k/5 and the GUI's two-decimal sliders in steps of 0.05 fall exactly on it)
 QUALITY_STEPS = 60
+
+#: every codec the compare view, `obic compare` and `obic bench` can run, in the order they are
+#: listed (the GUI offers these too, so this is the one list; obic_core.evaluation.codecs has
+#: an adapter for each)
+ALL_CODECS = ("obic", "obic-single", "jpeg2000", "hevc", "avif", "webp", "jpegxl", "jpeg")
 
 
 def rate_weight(q: T, levels_ratio: float = RATE_RATIO) -> T:

@@ -16,7 +16,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from obic_gui import mask_ops
 from obic_gui.mask_ops import Box
-from obic_gui.results import DecodeOutcome, EncodeOutcome, StreamLayout
+from obic_gui.results import DecodeOutcome, EncodeOutcome, StreamLayout, SweepOutcome
 
 UNDO_LIMIT = 200
 
@@ -41,7 +41,7 @@ class Document(QObject):
     mask_changed = Signal(object)  # Box that changed, or None for "all of it"
     results_changed = Signal()  # encode outcome / decoded layers / layout changed
     stale_changed = Signal(bool)  # results no longer match the mask
-    modified_changed = Signal(bool)  # unsaved mask edits
+    modified_changed = Signal(bool)  # unsaved work: mask edits, an encode or a sweep not saved
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,16 +54,26 @@ class Document(QObject):
         self.notes: list[str] = []
         self.generation = 0  # bumps on every open: late job results check it
         self.obic_data: bytes | None = None  # the opened .obic, or the latest encode
-        self.obic_saved_path: str | None = None
+        self.obic_saved_path: str | None = None  # where obic_data is saved (None: nowhere yet)
         self.outcome: EncodeOutcome | None = None
         self.decoded: DecodeOutcome | None = None  # set when a .obic was opened
+        self.sweep: SweepOutcome | None = None  # the RD sweep of this image, if one was run
+        self.sweep_saved = False
+        self._was_modified = False
         self.stale = False
         self.mask_version = 0  # bumps on every mask change: results remember theirs
         self._stroke_before: np.ndarray | None = None
+        #: replaces mask_ops.paint_segment for strokes (same signature), e.g. the edge-snapping brush
+        self.segment_painter = None
         self._stroke_box: Box | None = None
 
     def _on_clean_changed(self, clean: bool) -> None:
-        self.modified_changed.emit(not clean)
+        self._emit_modified()
+
+    def _emit_modified(self) -> None:
+        """Tell the window whenever "is there unsaved work?" may have changed (title ``*``)."""
+        self._was_modified = self.modified
+        self.modified_changed.emit(self._was_modified)
 
     def dispose(self) -> None:
         """Silence the document before its window goes away (no signals into half-deleted widgets)."""
@@ -94,8 +104,38 @@ class Document(QObject):
         return self.decoded.layout if self.decoded is not None else None
 
     @property
-    def modified(self) -> bool:
+    def mask_modified(self) -> bool:
+        """Mask edits that no saved file (.obic or mask PNG) holds."""
         return self.is_open and not self.undo_stack.isClean()
+
+    @property
+    def encode_unsaved(self) -> bool:
+        """An encode that was never written to a .obic file (minutes of work, lost on close)."""
+        return self.is_open and self.outcome is not None and self.obic_saved_path is None
+
+    @property
+    def sweep_unsaved(self) -> bool:
+        return self.is_open and self.sweep is not None and not self.sweep_saved
+
+    @property
+    def modified(self) -> bool:
+        """Anything that closing the document would throw away."""
+        return self.mask_modified or self.encode_unsaved or self.sweep_unsaved
+
+    def unsaved_work(self) -> list[str]:
+        """What closing would lose, in words for the prompt (empty: nothing)."""
+        out = []
+        if self.mask_modified:
+            out.append(
+                "mask edits made after the last encode (not in the encoded file)"
+                if self.stale and self.outcome is not None and not self.encode_unsaved
+                else "mask edits"
+            )
+        if self.encode_unsaved:
+            out.append("an encode that is not saved as a .obic file")
+        if self.sweep_unsaved:
+            out.append("an RD sweep that is not exported")
+        return out
 
     def open_image(self, image: np.ndarray, path: str | None, notes: list[str] | None = None) -> None:
         """Show a new photo with an empty mask (the prediction arrives later)."""
@@ -128,9 +168,11 @@ class Document(QObject):
         self.undo_stack.clear()
         self.path, self.image, self.mask, self.notes = path, None, None, []
         self.obic_data = self.obic_saved_path = None
-        self.outcome = self.decoded = None
+        self.outcome = self.decoded = self.sweep = None
+        self.sweep_saved = False
         self._stroke_before = self._stroke_box = None
         self._set_stale(False)
+        self._emit_modified()
 
     # -- mask edits ------------------------------------------------------------------------
     def set_initial_mask(self, mask: np.ndarray) -> None:
@@ -179,7 +221,8 @@ class Document(QObject):
     def stroke_segment(self, p0: tuple[float, float], p1: tuple[float, float], radius: float, value: bool) -> None:
         if self.mask is None or self._stroke_before is None:
             return
-        box = mask_ops.paint_segment(self.mask, p0, p1, radius, value)
+        paint = self.segment_painter or mask_ops.paint_segment
+        box = paint(self.mask, p0, p1, radius, value)
         if box is not None:
             self.mask_version += 1
             self._stroke_box = mask_ops.union_box(self._stroke_box, box)
@@ -218,6 +261,17 @@ class Document(QObject):
         self.obic_saved_path = None
         self._set_stale(mask_version is not None and mask_version != self.mask_version)
         self.results_changed.emit()
+        self._emit_modified()
+
+    def set_sweep(self, sweep: SweepOutcome | None) -> None:
+        """The RD sweep of this image (unsaved until exported)."""
+        self.sweep = sweep
+        self.sweep_saved = False
+        self._emit_modified()
+
+    def mark_sweep_saved(self) -> None:
+        self.sweep_saved = self.sweep is not None
+        self._emit_modified()
 
     def set_decoded_layers(self, outcome: DecodeOutcome) -> None:
         """A different layer selection of the open .obic."""
@@ -225,10 +279,22 @@ class Document(QObject):
             self.decoded = outcome
             self.results_changed.emit()
 
-    def mark_saved(self, path: str | None = None) -> None:
-        if path:
-            self.obic_saved_path = path
+    def mark_obic_saved(self, path: str) -> None:
+        """The current .obic stream is in ``path``.
+
+        The mask edits count as saved only when that stream encodes the current mask: saving
+        an encode made before the latest edits must leave those edits "unsaved", or closing
+        would silently drop them.
+        """
+        self.obic_saved_path = path
+        if not self.stale:
+            self.undo_stack.setClean()
+        self._emit_modified()
+
+    def mark_mask_saved(self) -> None:
+        """The current mask is in a PNG file (Export mask)."""
         self.undo_stack.setClean()
+        self._emit_modified()
 
     def _results_now_stale(self) -> None:
         if self.outcome is not None:

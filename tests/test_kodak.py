@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench.quality_sweep import parrot_mask, sweep
 from obic_core.imageio import read_image
+
+pytestmark = pytest.mark.dataset
 
 
 def test_object_quality_moves_only_the_object(shared_dir):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from obic_core import metrics
+from obic_core.evaluation import metrics
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -111,8 +111,13 @@ def test_bpp_and_db_helpers():
     assert metrics.ms_ssim_db(0.99) == pytest.approx(20.0)
     assert metrics.ms_ssim_db(1.0) == math.inf
     assert metrics.ms_ssim_db(None) is None
+
+
+def test_timed_returns_the_result_and_the_clock_difference(monkeypatch):
+    clock = iter([100.0, 102.5])  # perf_counter before and after the call
+    monkeypatch.setattr(metrics.time, "perf_counter", lambda: next(clock))
     value, seconds = metrics.timed(lambda: 42)
-    assert value == 42 and seconds >= 0
+    assert value == 42 and seconds == 2.5
 
 
 def test_shape_mismatch_is_refused():

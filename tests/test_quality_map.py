@@ -140,3 +140,31 @@ def test_cli_objects_and_quality_map(tmp_path, small_image):
     assert steps[2, 2] == 60 and steps[6, 9] == 30 and steps[11, 15] == 0
     r = subprocess.run(cmd + ["--mask", "none", "--object-quality", "0.9,0.5"], capture_output=True, text=True)
     assert r.returncode == 2 and "--objects" in r.stderr
+
+
+def test_effort_max_keeps_the_format_and_never_worsens_the_objective(small_image):
+    """max refines y; the file decodes with the same decoder and the trained objective is no worse."""
+    import torch
+
+    from obic_core.codec import _Prepared, load_codec
+
+    s = EncodeSettings(0.5, 0.5, device="cpu")
+    default = encode(small_image, None, s)
+    assert encode(small_image, None, EncodeSettings(0.5, 0.5, device="cpu", effort="fast")) == default
+    best = encode(small_image, None, EncodeSettings(0.5, 0.5, device="cpu", effort="max"))
+    assert best == encode(small_image, None, EncodeSettings(0.5, 0.5, device="cpu", effort="max")), "deterministic"
+    assert decode(best, device="cpu").image.shape == small_image.shape
+
+    eng = load_codec(device="cpu")
+
+    def objective(data):
+        """The trained objective of a file (below 161 px MS-SSIM is off): a(q)·bpp + w(q)·MSE."""
+        prep = _Prepared(eng, small_image, np.ones(small_image.shape[:2], bool))
+        rec = decode(data, device="cpu").image.astype(np.float64) / 255
+        x = prep.x[..., : small_image.shape[0], : small_image.shape[1]]
+        mse = float(((torch.from_numpy(rec).permute(2, 0, 1)[None] - x) ** 2).mean())
+        return len(data) * 8 / small_image[..., 0].size * 512**0.5 + 1500 * 2**0.5 * mse
+
+    assert objective(best) <= objective(default) * 1.001
+    with pytest.raises(ObicInputError, match="unknown effort"):
+        encode(small_image, None, EncodeSettings(device="cpu", effort="huge"))

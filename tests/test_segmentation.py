@@ -232,3 +232,138 @@ def test_shipped_network_on_validation_pairs(shared_dir):
         img = read_image(pair.image).pixels
         scores.append(iou(predict_mask(img, "net"), read_mask(pair.mask, img.shape[:2])))
     assert np.mean(scores) > 0.5
+
+
+def coloured_scene(h: int = 90, w: int = 120) -> tuple[np.ndarray, np.ndarray]:
+    """Pure red object on pure blue background: a pixel's colour says which label it must have."""
+    mask = np.zeros((h, w), np.uint8)
+    cv2.ellipse(mask, (w // 2, h // 2), (w // 4, h // 3), 30, 0, 360, 1, -1)
+    img = np.zeros((h, w, 3), np.uint8)
+    img[mask == 1] = (255, 0, 0)
+    img[mask == 0] = (0, 0, 255)
+    return img, mask
+
+
+@pytest.mark.parametrize("strong", [True, False])
+def test_augmentation_keeps_image_and_mask_aligned(strong):
+    from obic_core.train.seg_loop import IGNORE, PAD_RGB, SegSampler
+
+    img, mask = coloured_scene()
+    sampler = SegSampler([(img, mask)], crop=64, seed=3, strong=strong)
+    kernel = np.ones((3, 3), np.uint8)  # linear resampling blends up to ~2 px across an edge
+    seen_pad = seen_fg = 0
+    for _ in range(60):
+        a, m = sampler._geometry(img, mask)
+        assert a.shape == (64, 64, 3) and a.dtype == np.uint8 and m.shape == (64, 64) and m.dtype == np.uint8
+        assert set(np.unique(m)) <= {0, 1, IGNORE}
+        # away from label edges (interpolation blends colours there) the colour must match the label
+        for label, colour in ((1, (255, 0, 0)), (0, (0, 0, 255)), (IGNORE, PAD_RGB)):
+            inner = cv2.erode((m == label).astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+            assert np.abs(a[inner].astype(int) - colour).max(initial=0) <= 8, label
+        seen_pad += int((m == IGNORE).any())
+        seen_fg += int((m == 1).any())
+    assert seen_fg > 30  # the crops do contain the object...
+    if strong:
+        assert seen_pad > 0  # ...and down-scaling / rotation pads with ignored pixels
+
+
+@pytest.mark.parametrize("side", [224, 160, 301])
+def test_resized_mask_stays_centred_on_the_resized_image(side):
+    # Regression: cv2.INTER_NEAREST maps output pixel i to input floor(i / s) (no half-pixel
+    # centre), which shifted every training mask ~0.4 px right/down of its image.
+    from obic_core.train.seg_loop import resize_long
+
+    mask = np.zeros((300, 400), np.uint8)
+    cv2.circle(mask, (200, 150), 80, 1, -1)
+    img = np.repeat(mask[..., None] * 255, 3, axis=2)
+    small_img = resize_long(img, side)[..., 0].astype(float)
+    small_mask = resize_long(mask, side, nearest=True)
+    yy, xx = np.mgrid[: small_mask.shape[0], : small_mask.shape[1]]
+    for grid in (xx, yy):
+        shift = grid[small_mask > 0].mean() - (grid * small_img).sum() / small_img.sum()
+        assert abs(shift) < 0.2
+
+
+def test_batch_shapes_and_photometric_range():
+    from obic_core.train.seg_loop import SegSampler
+
+    img, mask = synthetic_scene(50, 70)
+    sampler = SegSampler([(img, mask.astype(np.uint8))] * 3, crop=32, seed=0)
+    x, y = sampler.batch(5)
+    assert x.shape == (5, 3, 32, 32) and x.dtype == torch.float32 and y.shape == (5, 1, 32, 32)
+    assert 0 <= float(x.min()) and float(x.max()) <= 1
+    photo = [sampler._photometric(img) for _ in range(20)]
+    assert all(p.shape == img.shape and 0 <= p.min() and p.max() <= 255 for p in photo)
+    assert np.std([p.mean() for p in photo]) > 1  # jitter does change the image
+
+
+def test_lovasz_hinge_zero_when_right_and_ignores_void_pixels():
+    from obic_core.train.seg_loop import IGNORE, seg_loss
+
+    torch.manual_seed(0)
+    y = (torch.rand(2, 1, 20, 20) > 0.5).to(torch.uint8)
+    right = (y.float() * 2 - 1) * 3  # |logit| > 1 on the right side: no hinge error
+    assert float(seg_loss(right, y, "bce+lovasz")) < 0.1
+    wrong = -right
+    assert float(seg_loss(wrong, y, "bce+lovasz")) > 3
+    void = y.clone()
+    void[:, :, :5] = IGNORE
+    noisy = right.clone()
+    noisy[:, :, :5] = torch.randn(2, 1, 5, 20) * 10  # anything at ignored pixels
+    assert torch.isclose(seg_loss(noisy, void, "bce+lovasz"), seg_loss(right, void, "bce+lovasz"))
+    logits = torch.zeros(2, 1, 20, 20, requires_grad=True)
+    seg_loss(logits, y, "bce+lovasz").backward()
+    assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
+    with pytest.raises(ValueError):
+        seg_loss(logits, y, "focal")
+
+
+def test_cosine_schedule_warms_up_and_anneals():
+    from obic_core.train.seg_loop import lr_at
+
+    args = argparse.Namespace(lr=1e-3, steps=1000, minutes=0, warmup=100, schedule="cosine")
+    lrs = [lr_at(args, s, 0.0) for s in range(1000)]
+    assert lrs[0] < 2e-5 and max(lrs) == pytest.approx(1e-3 * 0.5 * (1 + math.cos(math.pi * 0.1)), rel=0.01)
+    assert int(np.argmax(lrs)) < 110
+    assert all(a >= b for a, b in zip(lrs[110:], lrs[111:], strict=False))
+    assert lrs[-1] < 1e-5
+    timed = argparse.Namespace(lr=1e-3, steps=10**6, minutes=10, warmup=1, schedule="cosine")
+    assert lr_at(timed, 500, 300.0) == pytest.approx(0.5e-3, rel=0.01)  # half the minutes: half the lr
+
+
+def write_pairs(folder, n: int, seed: int = 0) -> None:
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    for i in range(n):
+        img, m = synthetic_scene(40, 56, seed=seed + i)
+        cv2.imwrite(str(folder / "images" / f"s{i}.png"), img[..., ::-1])
+        cv2.imwrite(str(folder / "masks" / f"s{i}.png"), m.astype(np.uint8) * 255)
+
+
+def test_training_holds_out_a_source_and_warm_starts(tmp_path):
+    from obic_core.train import seg_loop
+    from obic_core.weights import load_weights
+
+    write_pairs(tmp_path / "a", 4)
+    write_pairs(tmp_path / "b", 3, seed=10)
+    init = tiny_weights(tmp_path)
+    p = argparse.ArgumentParser()
+    seg_loop.add_arguments(p)
+    common = ["--run-dir", str(tmp_path / "run"), "--batch", "2", "--crop", "32", "--long-side", "48"]
+    common += ["--export", str(tmp_path / "w.safetensors"), "--val-every", "2"]
+    with pytest.raises(ValueError, match="both"):
+        seg_loop.run(p.parse_args(["--data", str(tmp_path / "a"), "--holdout", str(tmp_path / "a"), *common]))
+    args = ["--data", str(tmp_path / "a"), "--holdout", str(tmp_path / "b"), "--init-from", str(init), *common]
+    seg_loop.run(p.parse_args([*args, "--steps", "2", "--lr", "0"]))
+    snap = tmp_path / "run" / "snap_000002.safetensors"
+    assert snap.is_file()
+    from safetensors import safe_open
+
+    with safe_open(str(snap), "pt") as f:
+        val = json.loads(f.metadata()["val"])
+        assert DeepLabConfig.from_dict(json.loads(f.metadata()["config"])) == TINY  # the init's config, not --width
+    assert val["sources"]["holdout:b"]["n"] == 3  # every pair of the held-out source is scored
+    start = load_weights(init).state
+    with safe_open(str(snap), "pt") as f:  # lr 0: the weights are still the warm start's
+        w = f.get_tensor("classifier.weight")
+    assert torch.allclose(w, start["classifier.weight"], atol=1e-3)

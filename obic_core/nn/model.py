@@ -167,10 +167,19 @@ class LearntOBIC(nn.Module):
         """
         if q_map is None:
             q_map = latent_mask * q_obj.view(-1, 1, 1, 1) + (1 - latent_mask) * q_bkg.view(-1, 1, 1, 1)
-        device_type = x.device.type
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
             y = self.g_a(x)
-        y = y.float()
+        return self.code_latents(y.float(), latent_mask, q_map, noise=noise, bf16=bf16)
+
+    def code_latents(
+        self, y: torch.Tensor, latent_mask: torch.Tensor, q_map: torch.Tensor, noise: bool = True, bf16: bool = False
+    ) -> dict:
+        """Everything after the analysis transform: the two layers' rates and the reconstruction.
+
+        Split from :meth:`forward` so that encode-time latent refinement (``--effort max``)
+        can optimise ``y`` itself against the very loss the model was trained on.
+        """
+        device_type = y.device.type
         gain, inv_gain = self.gains(q_map)
         masks = {"object": latent_mask, "background": 1 - latent_mask}
         y_s = y * gain

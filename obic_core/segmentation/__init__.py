@@ -12,7 +12,32 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["available_methods", "predict_mask", "refine_mask"]
+__all__ = [
+    "Click",
+    "ClickSession",
+    "EdgeBrush",
+    "Scissors",
+    "available_methods",
+    "click_segment",
+    "parse_clicks",
+    "polygon_fill",
+    "predict_mask",
+    "refine_mask",
+    "scissors_path",
+    "smart_box",
+]
+
+#: interactive correction tools (obic_core.segmentation.interactive, OpenCV): imported on first use
+_INTERACTIVE = {"Click", "ClickSession", "EdgeBrush", "Scissors", "click_segment", "parse_clicks", "polygon_fill",
+                "scissors_path", "smart_box"}
+
+
+def __getattr__(name: str):
+    if name in _INTERACTIVE:
+        from obic_core.segmentation import interactive
+
+        return getattr(interactive, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def predict_mask(image: np.ndarray, method: str = "auto", weights=None) -> np.ndarray:

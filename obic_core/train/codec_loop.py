@@ -33,6 +33,7 @@ from pytorch_msssim import ms_ssim
 from obic_core.masking import HYPER_STRIDE, LATENT_STRIDE, latent_mask_from_pixels
 from obic_core.nn.model import DISTORTION_WEIGHT, RATE_RATIO, LearntOBIC, ModelConfig, rate_weight
 from obic_core.nn.precision import fast_bf16
+from obic_core.rules import MSE_TERM_WEIGHT, MSE_TOP_RATIO
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
 from obic_core.train.data import CropSampler, codec_validation_images
 from obic_core.train.quality_maps import QualityMapSampler
@@ -59,14 +60,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mse-weight",
         type=float,
-        default=1500.0,
+        default=MSE_TERM_WEIGHT,
         help="weight·MSE added to the MS-SSIM loss (at q = 0): MS-SSIM alone ignores "
         "colour shifts, and early in training the model drops colour entirely",
     )
     p.add_argument(
         "--mse-top-ratio",
         type=float,
-        default=2.0,
+        default=MSE_TOP_RATIO,
         help="r: a layer at quality q weighs its pixels' MSE by mse_weight·r^q (1: one weight for the whole image)",
     )
     p.add_argument(

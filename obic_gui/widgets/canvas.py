@@ -17,10 +17,13 @@ from PySide6.QtWidgets import QWidget
 
 from obic_gui import mask_ops
 from obic_gui.document import Document
-from obic_gui.qimage import bgra_view, rgb_to_qimage
+from obic_gui.offthread import ASYNC_PIXELS, off_thread
+from obic_gui.qimage import bgra_view, rgb_to_qimage, rgb_view
 from obic_gui.widgets.image_view import ImageView
+from obic_gui.widgets.smart_tools import SmartTools
 
 DEFAULT_COLOUR = (0, 200, 255)  # cyan: rare in photos' objects, visible on skin, fur and foliage
+#: brush diameter in *screen* pixels: the same feel at 11 % and at 800 % zoom
 MIN_BRUSH, MAX_BRUSH = 1, 800
 
 
@@ -29,6 +32,9 @@ class Tool(enum.Enum):
     ERASER = "eraser"
     FILL = "fill"
     RECT = "rect"
+    CLICK = "click"  # these three live in smart_tools.SmartTools
+    POLYGON = "polygon"
+    SCISSORS = "scissors"
 
 
 class MaskCanvas(ImageView):
@@ -42,7 +48,7 @@ class MaskCanvas(ImageView):
         super().__init__(parent)
         self.doc = doc
         self.tool = Tool.BRUSH
-        self._brush = 40
+        self._brush = 40  # diameter in screen pixels (image pixels: brush_image_size())
         self.overlay_visible = True
         self.overlay_opacity = 0.45
         self.show_coded = False  # show the 16×16-block mask the codec really codes
@@ -50,6 +56,9 @@ class MaskCanvas(ImageView):
         self.editable = True
         self._overlay = np.zeros((0, 0, 4), np.uint8)
         self._overlay_img: QImage | None = None
+        self._overlay_key = f"canvas-overlay-{id(self)}"
+        self._overlay_dirty: tuple[int, int, int, int] | None = None  # edited while it was built
+        self._pixels: np.ndarray | None = None  # keeps the photo's memory alive for its QImage
         self._display_override: QImage | None = None
         self._mouse: QPointF | None = None
         self._last: tuple[float, float] | None = None
@@ -62,11 +71,20 @@ class MaskCanvas(ImageView):
         self.placeholder = "Open a photo (Ctrl+O) or drop one here"
         doc.image_changed.connect(self._on_image)
         doc.mask_changed.connect(self._on_mask)
+        self.smart = SmartTools(self)  # click / polygon / scissors, Alt+wheel and Ctrl+drag brush size
 
     # -- settings --------------------------------------------------------------------------
     @property
     def brush_size(self) -> int:
+        """Brush diameter in screen pixels."""
         return self._brush
+
+    def brush_image_size(self) -> float:
+        """The brush diameter in image pixels at the current zoom."""
+        return self._brush / max(self.scale, 1e-9)
+
+    def _radius(self) -> float:
+        return self.brush_image_size() / 2
 
     def set_brush_size(self, size: int) -> None:
         size = int(max(MIN_BRUSH, min(MAX_BRUSH, size)))
@@ -122,7 +140,9 @@ class MaskCanvas(ImageView):
     def _on_image(self) -> None:
         self._display_override = None
         self._busy_rect = None
-        img = None if self.doc.image is None else rgb_to_qimage(self.doc.image)
+        # the photo is never edited in place: share its memory instead of copying 144 MB
+        self._pixels = self.doc.image
+        img = None if self._pixels is None else rgb_view(self._pixels)
         self._overlay = np.zeros((0, 0, 4), np.uint8)
         self._overlay_img = None
         self.set_image(img)
@@ -135,18 +155,45 @@ class MaskCanvas(ImageView):
     def _rebuild_overlay(self) -> None:
         mask = self.doc.mask
         if mask is None:
+            off_thread().forget(self._overlay_key)
             self._overlay = np.zeros((0, 0, 4), np.uint8)
             self._overlay_img = None
+        elif mask.size >= ASYNC_PIXELS:  # a big photo: tint it on the helper thread
+            colour, opacity, coded = self.colour, self.overlay_opacity, self.show_coded
+            self._overlay_dirty = None
+
+            def build() -> np.ndarray:
+                return mask_ops.overlay_bgra(mask_ops.coded_mask(mask) if coded else mask, colour, opacity)
+
+            off_thread().submit(self._overlay_key, build, lambda arr, m=mask: self._overlay_built(m, arr))
+            return
         else:
+            off_thread().forget(self._overlay_key)
             self._overlay = mask_ops.overlay_bgra(self._shown_mask(mask), self.colour, self.overlay_opacity)
             self._overlay_img = bgra_view(self._overlay)
+        self.update()
+
+    def _overlay_built(self, mask: np.ndarray, overlay: np.ndarray) -> None:
+        if mask is not self.doc.mask:
+            return  # another image opened meanwhile
+        self._overlay, self._overlay_img = overlay, bgra_view(overlay)
+        dirty, self._overlay_dirty = self._overlay_dirty, None
+        if dirty is not None:  # strokes made while it was built: tint them from the mask as it is now
+            self._on_mask(dirty)
         self.update()
 
     def _on_mask(self, box) -> None:
         mask = self.doc.mask
         if mask is None:
             return
-        if box is None or self.show_coded or self._overlay.shape[:2] != mask.shape:
+        if box is None or self.show_coded:
+            self._rebuild_overlay()
+            return
+        if off_thread().pending(self._overlay_key):  # tinted on arrival of the overlay being built
+            self._overlay_dirty = mask_ops.union_box(self._overlay_dirty, box)
+            if self._overlay.shape[:2] != mask.shape:
+                return
+        elif self._overlay.shape[:2] != mask.shape:
             self._rebuild_overlay()
             return
         # re-tint the box plus a margin (the 2 px outline depends on neighbours)
@@ -206,6 +253,7 @@ class MaskCanvas(ImageView):
                 p.drawText(box, Qt.AlignmentFlag.AlignCenter, self._busy_text)
         if self._rect_from is not None and self._rect_to is not None:
             self._dashed_rect(p, QRectF(self._rect_from, self._rect_to).normalized())
+        self.smart.paint(p)
         if (
             self._mouse is not None
             and self.tool in (Tool.BRUSH, Tool.ERASER)
@@ -213,7 +261,7 @@ class MaskCanvas(ImageView):
             and not self.space_held
             and self.image() is not None
         ):
-            r = max(1.5, self._brush / 2 * self.scale)
+            r = max(1.5, self._brush / 2)
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.setPen(QPen(QColor(0, 0, 0, 200), 3))
             p.drawEllipse(self._mouse, r, r)
@@ -258,7 +306,7 @@ class MaskCanvas(ImageView):
             self._stroke_value = add if self.tool == Tool.BRUSH else not add
             self.doc.begin_stroke()
             self._last = (x, y)
-            self.doc.stroke_segment((x, y), (x, y), self._brush / 2, self._stroke_value)
+            self.doc.stroke_segment((x, y), (x, y), self._radius(), self._stroke_value)
         elif self.tool == Tool.FILL:
             self.doc.fill(int(x), int(y), add)
         elif self.tool == Tool.RECT and add:
@@ -270,7 +318,7 @@ class MaskCanvas(ImageView):
         self._mouse = event.position()
         if self._last is not None and self.doc.stroking:
             x, y = self._image_xy(event.position())
-            self.doc.stroke_segment(self._last, (x, y), self._brush / 2, self._stroke_value)
+            self.doc.stroke_segment(self._last, (x, y), self._radius(), self._stroke_value)
             self._last = (x, y)
         if self._rect_from is not None:
             self._rect_to = event.position()
@@ -283,7 +331,7 @@ class MaskCanvas(ImageView):
     def _update_cursor_area(self, pos: QPointF | None) -> None:
         if pos is None:
             return
-        r = self._brush / 2 * self.scale + 4
+        r = self._brush / 2 + 4
         self.update(QRectF(pos.x() - r, pos.y() - r, 2 * r, 2 * r).toAlignedRect())
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:

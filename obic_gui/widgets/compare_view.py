@@ -2,7 +2,11 @@
 
 Two layouts: a grid of synchronised views (zoom or pan one, all follow — for hunting
 artefacts in the same spot) and a Squoosh-style split between any two reconstructions.
-Captions sit in a strip *below* each view, never over the picture, so they stay readable.
+Captions sit in a strip *below* each view, never over the picture, so they stay readable;
+in the grid they have their own layout rows, so a three-line caption next to two-line ones
+lowers no picture out of line. A file whose size is more than
+:data:`~obic_gui.quality.SAME_SIZE_TOLERANCE` from the OBIC file's is flagged in its caption:
+a "same bitrate" comparison it is not.
 """
 
 from __future__ import annotations
@@ -24,7 +28,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from obic_gui.quality import codec_label, fmt_bpp, fmt_bytes, fmt_db, fmt_ssim
+from obic_gui.quality import (
+    codec_label,
+    describe_miss,
+    fmt_bpp,
+    fmt_bytes,
+    fmt_db,
+    fmt_ssim,
+    is_size_miss,
+    size_gap,
+    tolerance_text,
+)
 from obic_gui.results import CodecFigures
 from obic_gui.style import icon
 from obic_gui.widgets.image_view import ImageView
@@ -38,17 +52,45 @@ class CompareEntry:
     caption: str  # rich text, two lines
 
 
-def caption_for(fig: CodecFigures) -> str:
-    """'<b>HEVC</b> 12,345 B · 0.251 bpp' over 'PSNR … · MS-SSIM … · object PSNR …'."""
+WARN = "#ffb454"
+
+
+def size_flag(fig: CodecFigures, reference_bytes: int | None) -> str | None:
+    """'⚠ 31 % smaller than the OBIC file' when ``fig`` is not at OBIC's size (None: it is)."""
+    if fig.codec == "obic":
+        return None
+    gap = size_gap(fig.bytes, reference_bytes)
+    if is_size_miss(gap):
+        return f"⚠ {describe_miss(gap)} (same size = within {tolerance_text()})"
+    return None
+
+
+def caption_for(fig: CodecFigures, reference_bytes: int | None = None) -> str:
+    """'<b>HEVC</b> 12,345 B · 0.251 bpp' over 'PSNR … · MS-SSIM … · object PSNR …',
+    and a third, orange line when the file is not at the OBIC file's size."""
     head = f"<b>{codec_label(fig.codec)}</b> &nbsp; {fmt_bytes(fig.bytes)} · {fmt_bpp(fig.bpp)}"
-    if not fig.reached:
-        head += " &nbsp;<span style='color:#ffb454'>(could not reach the target)</span>"
+    flag = size_flag(fig, reference_bytes)
+    if not fig.reached and flag is None:
+        head += f" &nbsp;<span style='color:{WARN}'>(could not reach the target)</span>"
     body = f"PSNR {fmt_db(fig.psnr)} · MS-SSIM {fmt_ssim(fig.ms_ssim)} · object {fmt_db(fig.object_psnr)}"
-    return f"{head}<br><span style='color:#b9c0cc'>{body}</span>"
+    text = f"{head}<br><span style='color:#b9c0cc'>{body}</span>"
+    if flag is not None:
+        text += f"<br><span style='color:{WARN}'>{flag}</span>"
+    return text
+
+
+def reference_caption(width: int, height: int, decoded_obic: bool = False) -> str:
+    """The first tile's caption: the photo, or — for an opened .obic — its decoded pixels."""
+    if decoded_obic:
+        return (
+            f"<b>Reference: decoded .obic</b> &nbsp; {width}×{height}<br>"
+            f"<span style='color:{WARN}'>no original photo: scores are measured against these pixels</span>"
+        )
+    return f"<b>Original</b> &nbsp; {width}×{height}<br><span style='color:#b9c0cc'>uncompressed · 24 bpp</span>"
 
 
 def original_caption(width: int, height: int) -> str:
-    return f"<b>Original</b> &nbsp; {width}×{height}<br><span style='color:#b9c0cc'>uncompressed · 24 bpp</span>"
+    return reference_caption(width, height)
 
 
 class SyncGroup:
@@ -165,12 +207,16 @@ def _caption_label(html: str = "") -> QLabel:
     lab.setTextFormat(Qt.TextFormat.RichText)
     lab.setWordWrap(True)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    lab.setMinimumHeight(lab.fontMetrics().lineSpacing() * 2 + 12)  # rows of tiles line up
+    lab.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+    lab.setMinimumHeight(lab.fontMetrics().lineSpacing() * 2 + 12)
     return lab
 
 
 class CompareView(QWidget):
     """Grid of synchronised views or a split view, with a bar to switch and pick the pair."""
+
+    zoom_changed = Signal(float)  # the shown views' scale (for the status bar)
+    cursor_moved = Signal(int, int)  # image pixel under the mouse in any view (-1, -1: none)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -228,12 +274,14 @@ class CompareView(QWidget):
         self.grid_page = QWidget()
         self.grid = QGridLayout(self.grid_page)
         self.grid.setContentsMargins(4, 4, 4, 4)
-        self.grid.setSpacing(6)
+        self.grid.setHorizontalSpacing(6)
+        self.grid.setVerticalSpacing(0)  # the caption sits right under its view
         self.split_page = QWidget()
         sl = QVBoxLayout(self.split_page)
         sl.setContentsMargins(4, 4, 4, 4)
         sl.setSpacing(0)
         self.split_view = SplitView()
+        self._watch(self.split_view)
         sl.addWidget(self.split_view, 1)
         caps = QHBoxLayout()
         caps.setSpacing(0)
@@ -263,28 +311,33 @@ class CompareView(QWidget):
         while self.grid.count():
             item = self.grid.takeAt(0)
             if item.widget() is not None:
+                item.widget().hide()
                 item.widget().deleteLater()
         self.grid_views = []
         self.sync.clear()
         n = len(entries)
         cols = 1 if n <= 1 else 2 if n in (2, 4) else 3 if n in (3, 5, 6, 9) else 4
+        for r in range(self.grid.rowCount()):
+            self.grid.setRowStretch(r, 0)
+            self.grid.setRowMinimumHeight(r, 0)
         for i, e in enumerate(entries):
-            tile = QWidget()
-            tl = QVBoxLayout(tile)
-            tl.setContentsMargins(0, 0, 0, 0)
-            tl.setSpacing(0)
+            # a view row, its caption row and a gap row: the grid gives every caption of a
+            # row the height of the tallest one, so the views above them stay in line
+            row, col = 3 * (i // cols), i % cols
+            if col == 0 and row > 0:
+                self.grid.setRowMinimumHeight(row - 1, 6)
             view = ImageView()
             view.set_image(e.image)
             view.setToolTip(e.title)
-            tl.addWidget(view, 1)
-            tl.addWidget(_caption_label(e.caption))
-            self.grid.addWidget(tile, i // cols, i % cols)
+            caption = _caption_label(e.caption)
+            self.grid.addWidget(view, row, col)
+            self.grid.addWidget(caption, row + 1, col)
+            self.grid.setRowStretch(row, 1)
             self.grid_views.append(view)
             self.sync.add(view)
-        for r in range(self.grid.rowCount()):
-            self.grid.setRowStretch(r, 1)
+            self._watch(view)
         for c in range(self.grid.columnCount()):
-            self.grid.setColumnStretch(c, 1)
+            self.grid.setColumnStretch(c, 1 if c < cols else 0)
         for combo in (self.left_combo, self.right_combo):
             combo.blockSignals(True)
             combo.clear()
@@ -309,6 +362,15 @@ class CompareView(QWidget):
         self.split_view.set_image(None)
         self._update_split()
         self._show_mode()
+
+    def _watch(self, view: ImageView) -> None:
+        view.view_changed.connect(lambda s, *_: self.zoom_changed.emit(s))
+        view.cursor_moved.connect(self.cursor_moved)
+
+    def current_scale(self) -> float | None:
+        """Zoom of the views on screen (grid views share one), None when there are none."""
+        views = [v for v in self._views() if v.image() is not None]
+        return views[0].scale if views else None
 
     def set_stale(self, stale: bool) -> None:
         self.stale.setVisible(stale and bool(self.entries))
@@ -337,6 +399,9 @@ class CompareView(QWidget):
             self.stack.setCurrentWidget(self.empty)
         else:
             self.stack.setCurrentWidget(self.split_page if split else self.grid_page)
+        scale = self.current_scale()
+        if scale is not None:  # another layout, another zoom: the status bar follows
+            self.zoom_changed.emit(scale)
 
     # -- zoom ------------------------------------------------------------------------------
     def _views(self) -> list[ImageView]:

@@ -10,14 +10,82 @@ seen pixel by pixel instead of being smoothed away.
 from __future__ import annotations
 
 import math
+import weakref
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QCursor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QWheelEvent
+from PySide6.QtWidgets import QApplication, QSizePolicy, QWidget
 
 MIN_SCALE, MAX_SCALE = 0.02, 64.0
 WHEEL_STEP = 1.25
 BACKGROUND = QColor(38, 40, 44)
+
+
+class SpacePan(QObject):
+    """Space held while the pointer is over an image view pans it, wherever the keyboard focus is.
+
+    Without this, Space goes to the focused widget: after ticking a checkbox Space toggles
+    it (and the drag that was meant to pan paints the mask), with the Encode button focused
+    it starts an encode. One application-wide filter serves every view: it takes Space
+    *only* while the pointer is over a view of an active, unblocked window, so elsewhere
+    Space keeps its usual meaning.
+    """
+
+    _instance: SpacePan | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views: weakref.WeakSet[ImageView] = weakref.WeakSet()
+
+    @classmethod
+    def register(cls, view: ImageView) -> None:
+        app = QApplication.instance()
+        if app is None:
+            return
+        if cls._instance is None:
+            cls._instance = SpacePan()
+            app.installEventFilter(cls._instance)
+        cls._instance.views.add(view)
+
+    def _view_under_pointer(self) -> ImageView | None:
+        if QApplication.activePopupWidget() is not None:
+            return None  # an open menu or combo list owns the keyboard
+        modal = QApplication.activeModalWidget()
+        pos = QCursor.pos()
+        for v in list(self.views):
+            try:
+                if not v.isVisible() or (modal is not None and modal is not v.window()):
+                    continue
+                if v.rect().contains(v.mapFromGlobal(pos)):
+                    return v
+            except RuntimeError:  # deleted on the C++ side
+                continue
+        return None
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ApplicationDeactivate):
+            return False
+        if kind == QEvent.Type.ApplicationDeactivate:  # the key-up would never arrive
+            for v in list(self.views):
+                v.set_space_held(False)
+            return False
+        if event.key() != Qt.Key.Key_Space or event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            return False
+        if kind == QEvent.Type.KeyPress:
+            view = self._view_under_pointer()
+            if view is None:
+                return False
+            if not event.isAutoRepeat():
+                view.set_space_held(True)
+            return True  # never reaches the focused checkbox or button
+        held = [v for v in list(self.views) if v.space_held]
+        if not held:
+            return False
+        if not event.isAutoRepeat():
+            for v in held:
+                v.set_space_held(False)
+        return True
 
 
 class ImageView(QWidget):
@@ -41,6 +109,7 @@ class ImageView(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(120, 90)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        SpacePan.register(self)
 
     # -- content ---------------------------------------------------------------------------
     def sizeHint(self) -> QSize:
@@ -218,26 +287,28 @@ class ImageView(QWidget):
             return
         super().mouseReleaseEvent(event)
 
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = True
+    def set_space_held(self, held: bool) -> None:
+        """Space down / up (from :class:`SpacePan`, or a key event while this view has focus)."""
+        if held != self._space:
+            self._space = held
             self.update_cursor()
+            self.update()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self.set_space_held(True)
             event.accept()
             return
         super().keyPressEvent(event)
 
     def keyReleaseEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
-            self._space = False
-            self.update_cursor()
+        if event.key() == Qt.Key.Key_Space:
+            if not event.isAutoRepeat():
+                self.set_space_held(False)
             event.accept()
             return
         super().keyReleaseEvent(event)
-
-    def focusOutEvent(self, event) -> None:
-        self._space = False
-        self.update_cursor()
-        super().focusOutEvent(event)
 
     def leaveEvent(self, event) -> None:
         self.cursor_moved.emit(-1, -1)

@@ -24,10 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from obic_core.rules import ALL_CODECS
 from obic_gui.quality import DEFAULT_COMPARE, RateSettings, codec_label, effective_lambda, rate_weight
 from obic_gui.style import icon
 
-COMPARABLE = ("obic-single", "jpeg2000", "hevc", "avif", "webp", "jpeg")
+#: what OBIC can be compared with: core's codec list, less OBIC itself
+COMPARABLE = tuple(c for c in ALL_CODECS if c != "obic")
 DEVICE_LABELS = {"auto": "Auto (GPU when available)", "cpu": "CPU", "cuda": "CUDA GPU"}
 
 
@@ -115,6 +117,13 @@ class RatePanel(QWidget):
         self.target_hint.setObjectName("hint")
         self.target_hint.setWordWrap(True)
         rl.addWidget(self.target_hint)
+        # what the last encode really used: in target mode the codec moves both qualities
+        # (keeping their gap), so the sliders alone would tell the wrong story
+        self.used = QLabel("")
+        self.used.setWordWrap(True)
+        self.used.setTextFormat(Qt.TextFormat.RichText)
+        self.used.hide()
+        rl.addWidget(self.used)
         lay.addWidget(rate)
 
         dev = QGroupBox("Device")
@@ -162,6 +171,13 @@ class RatePanel(QWidget):
         self.stage.setObjectName("hint")
         self.stage.setWordWrap(True)
         ul.addWidget(self.stage)
+        self.stale = QLabel(
+            "The mask changed since this encode: the results below are for the old mask. Encode again to update them."
+        )
+        self.stale.setObjectName("warning")
+        self.stale.setWordWrap(True)
+        self.stale.hide()
+        ul.addWidget(self.stale)
         self.summary = QLabel()
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
@@ -242,3 +258,32 @@ class RatePanel(QWidget):
 
     def set_summary(self, html: str) -> None:
         self.summary.setText(html)
+
+    def set_stale(self, stale: bool) -> None:
+        """Results no longer match the mask (shown on every tab: this dock is always there)."""
+        self.stale.setVisible(stale and bool(self.summary.text()))
+
+    def set_used_qualities(
+        self, object_quality: float | None, background_quality: float | None, target_bpp: float | None = None
+    ) -> None:
+        """Show the qualities the last encode really used (None: no encode)."""
+        if object_quality is None or background_quality is None:
+            self.used.setText("")
+            self.used.hide()
+            return
+        text = f"Last encode used object <b>{object_quality:.2f}</b> · background <b>{background_quality:.2f}</b>"
+        if target_bpp is not None:
+            text += (
+                f"<br><span style='color:#aab1bc'>found for the {target_bpp:.3f} bpp target; "
+                "the sliders set only the gap between the two</span>"
+            )
+        self.used.setText(text)
+        self.used.show()
+
+    def reset(self) -> None:
+        """A new document: nothing of the previous one's encode stays on screen."""
+        self.set_stage("Ready")
+        self.set_summary("")
+        self.set_stale(False)
+        self.set_used_qualities(None, None)
+        self.progress.setValue(0)

@@ -1,8 +1,10 @@
 """Statistics: where the bits of the .obic went, every codec's figures, and an RD plot.
 
-The bar chart answers "what does the mask / the background cost?", the sortable table holds
-the exact numbers (copyable), and the RD plot appears when the user asks for a sweep — it is
-the slowest thing the app does, so it never runs on its own.
+The bar chart answers "what does the mask / the background cost?" (bars lie horizontally,
+so each part's name has a line of its own), the sortable table holds the exact numbers
+(copyable, each codec's quality setting with its scale, and a ⚠ where a file is not at the
+OBIC file's size), and the RD plot appears when the user asks for a sweep — it is the
+slowest thing the app does, so it never runs on its own.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -26,7 +29,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from obic_gui.quality import codec_label, fmt_db, fmt_seconds, fmt_ssim, ms_ssim_db
+from obic_gui.quality import (
+    QUALITY_SCALES,
+    codec_label,
+    describe_miss,
+    fmt_db,
+    fmt_gap,
+    fmt_quality,
+    fmt_seconds,
+    fmt_ssim,
+    is_size_miss,
+    ms_ssim_db,
+    size_gap,
+    tolerance_text,
+)
 from obic_gui.results import BIT_PARTS, CodecFigures, StreamLayout, SweepOutcome
 from obic_gui.style import icon
 
@@ -47,6 +63,7 @@ CODEC_COLOURS = {
     "hevc": "#4fc3f7",
     "avif": "#66d9a8",
     "webp": "#ffd15c",
+    "jpegxl": "#80deea",
     "jpeg": "#c0c4cc",
 }
 METRICS = {  # combo label → (RD point attribute, axis label, transform)
@@ -54,6 +71,9 @@ METRICS = {  # combo label → (RD point attribute, axis label, transform)
     "MS-SSIM (dB)": ("ms_ssim", "MS-SSIM (dB)", ms_ssim_db),
     "Object PSNR": ("object_psnr", "object PSNR (dB)", None),
 }
+#: axes of an empty RD plot (no sweep, no encode): never the previous image's ranges
+EMPTY_RD_RANGE = {"PSNR": (20.0, 45.0), "MS-SSIM (dB)": (5.0, 25.0), "Object PSNR": (20.0, 45.0)}
+WARN = "#ffb454"
 RD_HINT = "Press “Run RD sweep” to plot this image's rate–distortion curves."
 COLUMNS = (
     "Codec",
@@ -66,7 +86,13 @@ COLUMNS = (
     "Object MS-SSIM",
     "Encode",
     "Decode",
-    "Quality",
+    "Size vs OBIC",
+    "Quality setting",
+)
+QUALITY_NOTE = (
+    "Quality setting is each codec's own knob, on its own scale: OBIC q per layer in [0, 1] "
+    "(object · background), JPEG, WebP, AVIF, JPEG XL (libjxl) and HEVC (libheif) 0–100, JPEG 2000 the rate "
+    "OpenJPEG aims at, in bpp."
 )
 
 
@@ -115,10 +141,13 @@ class StatsPanel(QWidget):
         bl.setContentsMargins(0, 0, 0, 0)
         self.bits_plot = pg.PlotWidget()
         _style_plot(self.bits_plot, "Bits per layer")
-        self.bits_plot.setLabel("left", "kbit", color=PLOT_FG)
+        self.bits_plot.setLabel("bottom", "kbit", color=PLOT_FG)
         self.bits_plot.setMouseEnabled(x=False, y=False)
         self.bits_plot.hideButtons()
-        self.bits_plot.getAxis("bottom").setHeight(44)  # two-line category labels
+        self.bits_plot.showGrid(x=True, y=False, alpha=0.18)
+        self.bits_plot.getViewBox().invertY(True)  # first part on top, like a table
+        # one category per row, its name on a line of its own: names never touch
+        self.bits_plot.getAxis("left").setTicks([[(i, label) for i, (_, label) in enumerate(BIT_PARTS)]])
         bl.addWidget(self.bits_plot, 1)
         self.bits_note = QLabel("")
         self.bits_note.setObjectName("hint")
@@ -149,10 +178,13 @@ class StatsPanel(QWidget):
         self.rd_plot.showGrid(x=True, y=True, alpha=0.18)
         self.rd_plot.getViewBox().setDefaultPadding(0.08)
         rl.addWidget(self.rd_plot, 1)
-        # the legend is a line of text under the axes: inside the plot it would hide points
-        self.rd_legend = QLabel()
-        self.rd_legend.setTextFormat(Qt.TextFormat.RichText)
-        self.rd_legend.setWordWrap(True)
+        # the legend sits under the axes (inside the plot it would hide points), one
+        # unbreakable label per curve in a grid: an entry never wraps in the middle
+        self.rd_legend = QWidget()
+        self.rd_legend_grid = QGridLayout(self.rd_legend)
+        self.rd_legend_grid.setContentsMargins(4, 2, 4, 2)
+        self.rd_legend_grid.setHorizontalSpacing(14)
+        self.rd_legend_grid.setVerticalSpacing(2)
         rl.addWidget(self.rd_legend)
         self.rd_note = QLabel(RD_HINT)
         self.rd_note.setObjectName("hint")
@@ -174,10 +206,18 @@ class StatsPanel(QWidget):
         tl = QVBoxLayout(table_box)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.table, 1)
+        self.flag_note = QLabel("")
+        self.flag_note.setObjectName("hint")
+        self.flag_note.setWordWrap(True)
+        tl.addWidget(self.flag_note)
         self.notes = QLabel("")
         self.notes.setObjectName("hint")
         self.notes.setWordWrap(True)
         tl.addWidget(self.notes)
+        self.table.horizontalHeaderItem(COLUMNS.index("Quality setting")).setToolTip(QUALITY_NOTE)
+        self.table.horizontalHeaderItem(COLUMNS.index("Size vs OBIC")).setToolTip(
+            f"File size relative to the OBIC file; ⚠ beyond {tolerance_text()}: not a same-bitrate comparison"
+        )
         split.addWidget(table_box)
         split.setSizes([430, 250])
         lay.addWidget(split)
@@ -237,21 +277,22 @@ class StatsPanel(QWidget):
             self.bits_note.setText("Encode an image (or open a .obic file) to see where its bits go.")
             return
         parts = layout.parts_bytes()
-        xs = list(range(len(BIT_PARTS)))
+        ys = list(range(len(BIT_PARTS)))
         kbits = [parts[key] * 8 / 1000 for key, _ in BIT_PARTS]
         brushes = [pg.mkBrush(PART_COLOURS[key]) for key, _ in BIT_PARTS]
-        self.bits_plot.addItem(pg.BarGraphItem(x=xs, height=kbits, width=0.7, brushes=brushes, pen=pg.mkPen(None)))
-        ax = self.bits_plot.getAxis("bottom")
-        ax.setTicks([[(i, label.replace(" ", "\n")) for i, (_, label) in enumerate(BIT_PARTS)]])
+        self.bits_plot.addItem(
+            pg.BarGraphItem(x0=0, y=ys, width=kbits, height=0.66, brushes=brushes, pen=pg.mkPen(None))
+        )
         top = max(kbits) if kbits else 1.0
         total = max(1, layout.file_bytes)
         for i, (key, _) in enumerate(BIT_PARTS):
             b = parts[key]
-            t = pg.TextItem(f"{b:,} B\n{100 * b / total:.1f} %", color=PLOT_FG, anchor=(0.5, 1.0))
-            t.setPos(i, kbits[i] + top * 0.02)
+            t = pg.TextItem(f"{b:,} B · {100 * b / total:.1f} %", color=PLOT_FG, anchor=(0.0, 0.5))
+            t.setPos(kbits[i] + top * 0.02, i)
             self.bits_plot.addItem(t)
-        self.bits_plot.setYRange(0, top * 1.25 if top > 0 else 1, padding=0)
-        self.bits_plot.setXRange(-0.6, len(BIT_PARTS) - 0.4, padding=0)
+        # room on the right for the longest "bytes · %" text
+        self.bits_plot.setXRange(0, top * 1.6 if top > 0 else 1, padding=0)
+        self.bits_plot.setYRange(-0.6, len(BIT_PARTS) - 0.4, padding=0)
         self.bits_note.setText(
             f"{layout.file_bytes:,} bytes in all = {layout.bpp:.3f} bpp for {layout.width}×{layout.height}"
             + (
@@ -268,10 +309,25 @@ class StatsPanel(QWidget):
         # keep OBIC first (insertion order) until the user sorts by a column
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setRowCount(len(figures))
+        obic = next((f for f in figures if f.codec == "obic"), None)
+        reference = obic.bytes if obic is not None else None
+        misses = 0
         for r, f in enumerate(figures):
-            name = QTableWidgetItem(codec_label(f.codec) + ("" if f.reached else " (above target)"))
+            gap = None if f.codec == "obic" else size_gap(f.bytes, reference)
+            miss = is_size_miss(gap)
+            misses += miss
+            name = QTableWidgetItem(
+                codec_label(f.codec) + (" ⚠" if miss else "") + ("" if f.reached else " (above target)")
+            )
             name.setForeground(QColor(CODEC_COLOURS.get(f.codec, PLOT_FG)))
-            q = f.quality
+            gap_item = NumItem(fmt_gap(gap) + (" ⚠" if miss else ""), gap)
+            if miss:
+                gap_item.setForeground(QColor(WARN))
+                tip = f"{describe_miss(gap)}: not a same-bitrate comparison (tolerance {tolerance_text()})"
+                gap_item.setToolTip(tip)
+                name.setToolTip(tip)
+            quality = QTableWidgetItem(fmt_quality(f.codec, f.quality))
+            quality.setToolTip(QUALITY_SCALES.get(f.codec, ""))
             cells = [
                 name,
                 NumItem(f"{f.bytes:,}", f.bytes),
@@ -283,11 +339,21 @@ class StatsPanel(QWidget):
                 NumItem(fmt_ssim(f.object_ms_ssim), f.object_ms_ssim),
                 NumItem(fmt_seconds(f.encode_s), f.encode_s),
                 NumItem(fmt_seconds(f.decode_s), f.decode_s),
-                QTableWidgetItem("" if q is None else (f"{q:.3g}" if isinstance(q, float) else str(q))),
+                gap_item,
+                quality,
             ]
             for c, item in enumerate(cells):
                 self.table.setItem(r, c, item)
         self.table.setSortingEnabled(True)
+        if len(figures) > 1 and reference:
+            self.flag_note.setText(
+                f"Same bitrate = file within {tolerance_text()} of the OBIC file; ⚠ marks "
+                + (f"the {misses} that are not." if misses else "any that is not (none here).")
+                + " "
+                + QUALITY_NOTE
+            )
+        else:
+            self.flag_note.setText(QUALITY_NOTE if figures else "")
         self._schedule("rd")
 
     def set_rd_hint(self, text: str | None) -> None:
@@ -316,6 +382,7 @@ class StatsPanel(QWidget):
         self.rd_plot.clear()
         legend: list[str] = []
         self.rd_plot.setLabel("left", axis, color=PLOT_FG)
+        drawn = False
 
         def val(x):
             v = tf(x) if tf else x
@@ -338,7 +405,8 @@ class StatsPanel(QWidget):
                     symbolBrush=colour,
                     symbolPen=pg.mkPen(PLOT_BG),
                 )
-                legend.append(f"<span style='color:{colour}'>●━</span> {codec_label(codec)}")
+                drawn = True
+                legend.append(f"<span style='color:{colour}'>●━</span>&nbsp;{codec_label(codec)}")
             self.rd_note.setText(
                 f"{len(self.sweep.targets)} bitrates: " + ", ".join(f"{t:.2f}" for t in self.sweep.targets) + " bpp"
             )
@@ -357,8 +425,36 @@ class StatsPanel(QWidget):
                 symbolBrush=colour,
                 symbolPen=pg.mkPen("#ffffff", width=1),
             )
+            drawn = True
             if self.sweep is None:
-                legend.append(f"<span style='color:{colour}'>★</span> {codec_label(f.codec)}")
+                legend.append(f"<span style='color:{colour}'>★</span>&nbsp;{codec_label(f.codec)}")
         if any(y is not None for _, y in stars):
-            legend.append("★ = this encode")
-        self.rd_legend.setText(" &nbsp;&nbsp; ".join(legend))
+            legend.append("★&nbsp;=&nbsp;this&nbsp;encode")
+        self._set_legend(legend)
+        vb = self.rd_plot.getViewBox()
+        if drawn:
+            vb.enableAutoRange()  # fit this image's points, even after the user zoomed the plot
+        else:  # nothing to show: neutral axes, not the previous image's
+            vb.setRange(xRange=(0.0, 1.0), yRange=EMPTY_RD_RANGE.get(label, (0.0, 1.0)), padding=0)
+
+    def _set_legend(self, entries: list[str]) -> None:
+        grid = self.rd_legend_grid
+        while grid.count():
+            item = grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().hide()
+                item.widget().deleteLater()
+        cols = 4
+        for i, html in enumerate(entries):
+            lab = QLabel(html)
+            lab.setTextFormat(Qt.TextFormat.RichText)
+            lab.setWordWrap(False)
+            grid.addWidget(lab, i // cols, i % cols)
+        for c in range(cols):
+            grid.setColumnStretch(c, 1)
+        self.rd_legend.setVisible(bool(entries))
+
+    def legend_entries(self) -> list[QLabel]:
+        """The legend's labels, one per curve (tests, screenshots)."""
+        grid = self.rd_legend_grid
+        return [grid.itemAt(i).widget() for i in range(grid.count()) if grid.itemAt(i).widget() is not None]

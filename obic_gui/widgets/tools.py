@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QLabel,
     QSizePolicy,
     QSlider,
@@ -24,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from obic_gui.widgets.canvas import MAX_BRUSH, MIN_BRUSH
+from obic_gui.widgets.smart_tools import SmartOptions
 
 #: overlay colours offered (name → RGB); no single tint reads well on every photo
 OVERLAY_COLOURS = {
@@ -63,26 +63,37 @@ class ToolsPanel(QWidget):
 
         tools = QGroupBox("Tools")
         grid = QGridLayout(tools)
-        for i, name in enumerate(("tool_brush", "tool_eraser", "tool_fill", "tool_rect")):
+        names = ("tool_brush", "tool_eraser", "tool_fill", "tool_rect", "tool_click", "tool_polygon", "tool_scissors")
+        for i, name in enumerate(names):
             grid.addWidget(_tool_button(actions[name]), i // 2, i % 2)
-        hint = QLabel("Left click adds, right click removes.\nSpace+drag or middle button pans.")
+        self.smart_options = SmartOptions()  # the smart box's "outside the box" choice
+        grid.addWidget(self.smart_options, 4, 0, 1, 2)
+        hint = QLabel(
+            "Left click adds, right click removes (Click: Shift+left = a new object).\n"
+            "Space+drag or middle button pans."
+        )
         hint.setObjectName("hint")
         hint.setWordWrap(True)
-        grid.addWidget(hint, 2, 0, 1, 2)
+        grid.addWidget(hint, 5, 0, 1, 2)
         lay.addWidget(tools)
 
-        brush = QGroupBox("Brush size  ([ and ])")
-        row = QHBoxLayout(brush)
+        brush = QGroupBox("Brush size  ([ and ], Alt+wheel, Ctrl+drag)")
+        bg = QGridLayout(brush)
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
         self.size_slider.setRange(MIN_BRUSH, 200)
         self.size_spin = QSpinBox()
         self.size_spin.setRange(MIN_BRUSH, MAX_BRUSH)
         self.size_spin.setSuffix(" px")
-        row.addWidget(self.size_slider, 1)
-        row.addWidget(self.size_spin)
+        self.size_spin.setToolTip("Brush diameter on screen: the brush feels the same at every zoom")
+        bg.addWidget(self.size_slider, 0, 0)
+        bg.addWidget(self.size_spin, 0, 1)
+        self.size_image = QLabel("")  # the same brush in image pixels at the current zoom
+        self.size_image.setObjectName("hint")
+        bg.addWidget(self.size_image, 1, 0, 1, 2)
         self.size_slider.valueChanged.connect(self._size_from_slider)
         self.size_spin.valueChanged.connect(self._size_from_spin)
         lay.addWidget(brush)
+        self._brush_screen, self._view_scale = 40, 1.0
 
         overlay = QGroupBox("Overlay")
         og = QGridLayout(overlay)
@@ -132,10 +143,26 @@ class ToolsPanel(QWidget):
 
     # -- brush size, kept in sync both ways -----------------------------------------------
     def set_brush_size(self, size: int) -> None:
+        """Show the brush diameter (screen pixels)."""
         for w, v in ((self.size_spin, size), (self.size_slider, min(size, self.size_slider.maximum()))):
             w.blockSignals(True)
             w.setValue(v)
             w.blockSignals(False)
+        self._brush_screen = size
+        self._show_image_size()
+
+    def set_view_scale(self, scale: float) -> None:
+        """The canvas zoom changed: the brush covers a different number of image pixels."""
+        self._view_scale = max(scale, 1e-9)
+        self._show_image_size()
+
+    def _show_image_size(self) -> None:
+        px = self._brush_screen / self._view_scale
+        self.size_image.setText(
+            f"on screen · {px:.0f} px in the image at {self._view_scale * 100:.0f} %"
+            if px >= 10
+            else f"on screen · {px:.1f} px in the image at {self._view_scale * 100:.0f} %"
+        )
 
     def _size_from_slider(self, v: int) -> None:
         self.set_brush_size(v)

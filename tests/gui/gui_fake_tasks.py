@@ -11,11 +11,25 @@ import time
 
 import numpy as np
 
-from obic_gui.results import CodecFigures, EncodeOutcome, LayerBits, ProbeOutcome, StreamLayout
+from obic_gui.results import (
+    CodecFigures,
+    DecodeOutcome,
+    EncodeOutcome,
+    LayerBits,
+    ProbeOutcome,
+    RDPoint,
+    StreamLayout,
+    SweepOutcome,
+)
 from obic_gui.tasks import load_image, read_mask_file, write_bytes, write_pngs  # noqa: F401 (real io)
 
 #: seconds the "slow" fakes take unless cancelled (a hang guard, not a timing assertion)
 SLOW_S = 60.0
+#: size of each fake codec's file relative to OBIC's: WebP misses "the same bitrate" by 31 %
+#: (like the real WebP 0.163 bpp next to OBIC 0.236 bpp in issue 13), the others are within 5 %
+SIZE_RATIO = {"webp": 0.69}
+#: the fake "target bpp" search lowers both qualities by this much (keeping their gap)
+TARGET_SHIFT = 0.18
 
 
 def ellipse(h: int, w: int) -> np.ndarray:
@@ -79,6 +93,9 @@ def encode_compare(
         progress("Encoding", (time.monotonic() - t0) / delay)
         time.sleep(0.01)
     h, w = image.shape[:2]
+    if target_bpp is not None:  # like the real search: both qualities move, their gap stays
+        object_quality = round(max(0.0, object_quality - TARGET_SHIFT), 4)
+        background_quality = round(max(0.0, background_quality - TARGET_SHIFT), 4)
     layout = StreamLayout(
         w,
         h,
@@ -90,10 +107,35 @@ def encode_compare(
         object_quality,
         background_quality,
     )
-    figs = [_fig(c, image, 1000 - 10 * i, i) for i, c in enumerate(codecs)]
+    figs = [_fig(c, image, round((1000 - 10 * i) * SIZE_RATIO.get(c, 1.0)), i) for i, c in enumerate(codecs)]
+    figs[0].quality = (object_quality, background_quality)
+    for f in figs[1:]:
+        f.quality = 0.42 if f.codec in ("obic-single", "jpeg2000") else 42
     return EncodeOutcome(
         b"FAKE" + bytes(996), layout, figs, figs[0].bpp, object_quality, background_quality, device, ["a fake note"]
     )
+
+
+def decode_obic(data, layers, device, progress, cancel, weights=None):
+    """A fake .obic: an 80×60 gradient whose left half is the object."""
+    h, w = 60, 80
+    yy, xx = np.mgrid[:h, :w]
+    image = np.stack([xx * 3, yy * 4, np.full((h, w), 100)], axis=2).astype(np.uint8)
+    mask = xx < w // 2
+    layout = StreamLayout(
+        w, h, len(data), 40, 20, {"object": LayerBits(500, 400, 100), "background": LayerBits(300, 250, 50)}
+    )
+    layout.object_quality, layout.background_quality = 0.7, 0.2
+    return DecodeOutcome(image, mask, tuple(layers), None, layout, 0.01)
+
+
+def sweep(image, mask, targets, codecs, object_quality, background_quality, device, progress, cancel, weights=None):
+    """RD points that rise with the rate, higher for the first codecs."""
+    curves = {
+        c: [RDPoint(t, 30.0 + 8 * t - i, 0.9 + 0.05 * t, 31.0 + 8 * t - i) for t in targets]
+        for i, c in enumerate(codecs)
+    }
+    return SweepOutcome(curves, [float(t) for t in targets])
 
 
 def slow_cooperative(progress, cancel):

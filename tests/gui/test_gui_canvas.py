@@ -24,7 +24,7 @@ def test_brush_stroke_changes_mask_and_undo_restores_it(qtbot, window):
     doc, canvas = window.doc, window.canvas
     before = doc.mask.copy()
     assert not before[10, 10:150].any()  # the fake mask is an ellipse in the middle
-    canvas.set_brush_size(6)
+    canvas.set_brush_size(round(6 * canvas.scale))  # 6 image pixels (the size is on screen)
     steps = doc.undo_stack.count()
     drag(qtbot, canvas, [(10, 10), (60, 10), (150, 10)])
     assert doc.mask[10, 12:148].all(), "the stroke painted a continuous line"
@@ -39,7 +39,7 @@ def test_brush_stroke_changes_mask_and_undo_restores_it(qtbot, window):
 def test_undo_redo_keyboard_shortcuts(qtbot, window):
     doc, canvas = window.doc, window.canvas
     before = doc.mask.copy()
-    canvas.set_brush_size(4)
+    canvas.set_brush_size(round(4 * canvas.scale))  # 4 image pixels (the size is on screen)
     drag(qtbot, canvas, [(5, 100), (40, 100)])
     after = doc.mask.copy()
     assert not np.array_equal(before, after)
@@ -54,7 +54,7 @@ def test_eraser_right_button_and_fill(qtbot, window):
     doc, canvas = window.doc, window.canvas
     assert doc.mask[60, 80]
     window.actions["tool_eraser"].trigger()
-    canvas.set_brush_size(10)
+    canvas.set_brush_size(round(10 * canvas.scale))  # 10 image pixels (the size is on screen)
     drag(qtbot, canvas, [(40, 60), (120, 60)])
     assert not doc.mask[60, 50:110].any()
     window.actions["tool_brush"].trigger()

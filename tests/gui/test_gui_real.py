@@ -189,3 +189,152 @@ def test_snapshot_command_line(qapp, weights, photo_path, tmp_path):
     for view in ("main", "compare", "stats"):
         img = QImage(str(tmp_path / f"shot-{view}.png"))
         assert (img.width(), img.height()) == (1280, 800)
+
+
+# ------------------------------------------------------------------ issue 13: work and what is shown
+def _encode_real(qtbot, w, settings: RateSettings) -> None:
+    w.rate.set_settings(settings)
+    with qtbot.waitSignal(w.results_ready, timeout=WAIT_MS):
+        w.rate.encode_button.click()
+
+
+def _paint_stroke(qtbot, w) -> None:
+    """A brush stroke across the top of the photo, with the mouse (an edit after the encode)."""
+    from PySide6.QtCore import QPointF, Qt
+
+    w.tabs.setCurrentIndex(0)
+    w.actions["tool_brush"].trigger()
+    c = w.canvas
+    c.set_brush_size(round(8 * c.scale))
+    before = w.doc.mask.copy()
+    pts = [c.to_widget(QPointF(x, 6)).toPoint() for x in (10, 60, 120, 200)]
+    qtbot.mousePress(c, Qt.MouseButton.LeftButton, pos=pts[0])
+    for p in pts[1:]:
+        qtbot.mouseMove(c, p)
+    qtbot.mouseRelease(c, Qt.MouseButton.LeftButton, pos=pts[-1])
+    assert not np.array_equal(before, w.doc.mask), "the stroke changed the mask"
+
+
+def _ctrl_s(qtbot, w) -> None:
+    """Press Ctrl+S in the window (after a message box, the window must be active again)."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is w)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+
+
+def test_an_unsaved_real_encode_asks_before_closing(qtbot, real_window, photo_path, tmp_path, monkeypatch):
+    from guitest import answer_box
+    from PySide6.QtWidgets import QFileDialog
+
+    w = real_window
+    open_and_wait(qtbot, w, photo_path)
+    assert "*" not in w.windowTitle()
+    _encode_real(qtbot, w, RateSettings(0.75, 0.25, None, "cpu", ()))
+    assert w.windowTitle().startswith("photo.png*"), "an encode not saved is unsaved work"
+    w.ask_before_discard = True
+    try:
+        seen: list[str] = []
+        answer_box("Cancel", seen)
+        w.close()
+        assert w.isVisible() and seen, "closing asked first, and Cancel kept the window"
+        assert "encode that is not saved" in seen[0]
+        out = tmp_path / "kept.obic"
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+        answer_box("Save", seen)
+        assert w.confirm_discard(), "after saving, closing may go ahead"
+    finally:
+        w.ask_before_discard = False
+    assert out.read_bytes() == w.doc.outcome.data
+    assert not w.doc.modified and "*" not in w.windowTitle()
+
+
+def test_saving_the_old_encode_keeps_the_mask_edit_unsaved(qtbot, real_window, photo_path, tmp_path, monkeypatch):
+    """Mask edit after an encode, Ctrl+S, "Save old encode": the edit must stay unsaved, and
+    "Encode & save" must write an encode of the current mask."""
+    from guitest import answer_box
+    from PySide6.QtWidgets import QFileDialog
+
+    w = real_window
+    open_and_wait(qtbot, w, photo_path)
+    _encode_real(qtbot, w, RateSettings(0.75, 0.25, None, "cpu", ()))
+    old = w.doc.outcome.data
+    _paint_stroke(qtbot, w)
+    assert w.doc.stale
+    target = [tmp_path / "old.obic"]
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target[0]), ""))
+    w.ask_before_discard = True
+    try:
+        seen: list[str] = []
+        answer_box("Save old encode", seen)
+        _ctrl_s(qtbot, w)
+        assert seen and "Mask changed" in seen[0]
+        assert target[0].read_bytes() == old, "the old encode was written"
+        assert w.doc.modified and w.windowTitle().startswith("photo.png*"), "the brush edit is still unsaved"
+        answer_box("Cancel", seen)
+        w.close()
+        assert w.isVisible() and "mask edits" in seen[-1], "closing asks about the edit"
+        target[0] = tmp_path / "current.obic"
+        answer_box("Encode & save", seen)
+        with qtbot.waitSignal(w.results_ready, timeout=WAIT_MS):
+            _ctrl_s(qtbot, w)
+    finally:
+        w.ask_before_discard = False
+    data = target[0].read_bytes()
+    assert data == w.doc.outcome.data != old, "the new encode, of the edited mask, was saved"
+    assert not w.doc.stale and not w.doc.modified and "*" not in w.windowTitle()
+
+
+def test_encoding_an_opened_obic_names_its_reference(qtbot, real_window, photo_path, tmp_path):
+    w = real_window
+    open_and_wait(qtbot, w, photo_path)
+    _encode_real(qtbot, w, RateSettings(0.75, 0.25, None, "cpu", ("jpeg",)))
+    path = tmp_path / "again.obic"
+    assert w.save_obic(str(path))
+    with qtbot.waitSignal(w.document_opened, timeout=WAIT_MS):
+        w.open_path(str(path), confirm=False)
+    assert w.doc.is_obic and not w.rate.stage.text().startswith("Done")
+    _encode_real(qtbot, w, RateSettings(0.75, 0.25, None, "cpu", ("jpeg",)))
+    first = w.compare.entries[0]
+    assert "uncompressed" not in first.caption and "Original" not in first.title
+    assert "decoded .obic" in first.caption and "no original" in first.caption
+    assert "No original photo" in w.stats.notes.text()
+    assert "decoded .obic" in w.rate.summary.text()
+
+
+def test_real_sizes_are_flagged_and_quality_settings_have_scales(qtbot, real_window, photo_path):
+    from obic_gui.quality import SAME_SIZE_TOLERANCE, codec_label, size_gap
+
+    w = real_window
+    open_and_wait(qtbot, w, photo_path)
+    qtbot.waitUntil(lambda: w._probe is not None, timeout=WAIT_MS)
+    codecs = tuple(c for c in ("webp", "hevc", "jpeg2000", "jpeg") if c in w._probe.codecs)
+    _encode_real(qtbot, w, RateSettings(0.9, 0.2, 0.2, "cpu", codecs))  # target mode
+    out = w.doc.outcome
+    obic = out.figure("obic")
+    captions = {e.key: e.caption for e in w.compare.entries}
+    t = w.stats.table
+    header = [t.horizontalHeaderItem(c).text() for c in range(t.columnCount())]
+    cells = [[t.item(r, c).text() for c in range(t.columnCount())] for r in range(t.rowCount())]
+    rows = {row[0].replace(" ⚠", ""): row for row in cells}
+    for f in out.figures[1:]:
+        miss = abs(size_gap(f.bytes, obic.bytes)) > SAME_SIZE_TOLERANCE
+        row = rows[codec_label(f.codec) + ("" if f.reached else " (above target)")]
+        assert ("⚠" in captions[f.codec]) == miss, f"{f.codec}: {f.bytes} B vs OBIC {obic.bytes} B"
+        assert ("⚠" in " ".join(row)) == miss, f"{f.codec}: {row}"
+    q_col = next(i for i, h in enumerate(header) if h.startswith("Quality"))
+    quality = {k: v[q_col] for k, v in rows.items()}
+    assert quality["OBIC"] == f"object {out.object_quality:.2f} · background {out.background_quality:.2f} (0–1)"
+    for name in ("WebP", "HEVC (x265)", "JPEG"):
+        if name in quality:
+            assert quality[name].endswith(" / 100"), quality[name]
+    if "JPEG 2000" in quality:
+        assert quality["JPEG 2000"].startswith("rate ") and quality["JPEG 2000"].endswith(" bpp")
+    notes = w.stats.notes.text() + w.stats.flag_note.text()
+    assert "heif_bpp" not in notes
+    if "hevc" in codecs:
+        assert ".heic" in notes
+    used = w.rate.used.text()
+    assert f"{out.object_quality:.2f}" in used and f"{out.background_quality:.2f}" in used and "0.200 bpp" in used

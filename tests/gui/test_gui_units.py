@@ -117,7 +117,7 @@ def test_the_window_never_imports_torch():
         "import obic_gui.app, obic_gui.snapshot, tempfile\n"
         "w = MainWindow(settings=AppSettings.at(tempfile.mktemp(suffix='.ini')))\n"
         "w.show(); app.processEvents()\n"
-        "bad = [m for m in ('torch', 'cv2', 'obic_core.codec', 'obic_core.compare') if m in sys.modules]\n"
+        "bad = [m for m in ('torch', 'cv2', 'obic_core.codec', 'obic_core.evaluation.compare') if m in sys.modules]\n"
         "print('BAD', bad)\n"
         "w.dispose()\n"
     )

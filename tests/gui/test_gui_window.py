@@ -257,8 +257,8 @@ def test_stats_plots_are_drawn_when_the_tab_is_shown(qtbot, window):
     assert not bars(), "not drawn while hidden"
     window.tabs.setCurrentIndex(TAB_STATS)
     qtbot.waitUntil(lambda: bool(bars()), timeout=WAIT_MS)
-    heights = bars()[0].opts["height"]
-    assert len(heights) == 6 and heights[0] == 500 * 8 / 1000  # object latent of the fake layout
+    lengths = bars()[0].opts["width"]  # horizontal bars: a bar's length is its width
+    assert len(lengths) == 6 and lengths[0] == 500 * 8 / 1000  # object latent of the fake layout
     qtbot.waitUntil(lambda: len(window.stats.rd_plot.getPlotItem().listDataItems()) >= 1, timeout=WAIT_MS)
 
 

@@ -19,10 +19,10 @@ from typing import TypeVar
 
 import numpy as np
 
+from obic_core import rules
+
 #: MS-SSIM's 5 scales with an 11-tap window need a side > (11 - 1) * 2**4
 MS_SSIM_MIN_SIDE = 161
-#: smallest side where a 3-tap window still fits 5 scales
-MS_SSIM_ABS_MIN_SIDE = 33
 
 T = TypeVar("T")
 
@@ -107,12 +107,9 @@ def ms_ssim(reference: np.ndarray, test: np.ndarray) -> float | None:
 
 
 def ms_ssim_db(value: float | None) -> float | None:
-    """MS-SSIM as −10·log10(1 − MS-SSIM): spreads the 0.95–0.999 range plots live in."""
-    if value is None:
-        return None
-    if value >= 1.0:
-        return math.inf
-    return -10.0 * math.log10(1.0 - value)
+    """MS-SSIM as −10·log10(1 − MS-SSIM) (the formula of :func:`obic_core.rules.ms_ssim_db`),
+    with None passed through: spreads the 0.95–0.999 range plots live in."""
+    return None if value is None else rules.ms_ssim_db(value)
 
 
 def mask_bbox(mask: np.ndarray, min_side: int = MS_SSIM_MIN_SIDE) -> tuple[int, int, int, int] | None:

@@ -1,28 +1,27 @@
 """Same image, same file size, every codec: the engine behind the GUI's compare view and `obic compare`.
 
-Each codec is driven to the largest file not above the target bpp (:meth:`Codec.at_bpp`),
-decoded, and scored by :func:`obic_core.metrics.image_metrics` against the same mask, so the
+Each codec is driven to the largest file not above the target bpp (:meth:`CodecAdapter.at_bpp`),
+decoded, and scored by :func:`obic_core.evaluation.metrics.image_metrics` against the same mask, so the
 rows differ only in the codec. A codec that cannot get down to the target keeps its smallest
 file and says ``reached: false`` rather than being shown at a larger size unnoticed.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from obic_core.baselines import ALL_CODECS, ObicCancelled, get_codec, parse_codecs
-from obic_core.errors import ObicInputError
-from obic_core.metrics import image_metrics, timed
+from obic_core.errors import ObicCancelled, ObicInputError
+from obic_core.evaluation.codecs.registry import get_codec, parse_codecs
+from obic_core.evaluation.metrics import image_metrics, timed
+from obic_core.rules import ALL_CODECS
 
-__all__ = ["ALL_CODECS", "CompareReport", "CompareResult", "available_codecs", "compare_image", "register_cli"]
+__all__ = ["CompareReport", "CompareResult", "compare_image", "compare_one"]
 
 Progress = Callable[[str, float], None] | None
 
@@ -119,31 +118,6 @@ class CompareReport:
         text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
         write_bytes_atomic(Path(json_path) if json_path else out / "compare.json", text.encode())
         return doc
-
-
-def available_codecs() -> tuple[str, ...]:
-    """The codecs of :data:`ALL_CODECS` whose libraries this installation has.
-
-    Pillow builds differ (AVIF and JPEG 2000 are optional plugins, pillow-heif may lack x265),
-    so the GUI offers only what will run instead of failing mid-comparison.
-    """
-    from PIL import features
-
-    have = {
-        "obic": True,
-        "obic-single": True,
-        "jpeg": True,
-        "jpeg2000": bool(features.check("jpg_2000")),
-        "avif": bool(features.check("avif")),
-        "webp": bool(features.check("webp")),
-    }
-    try:
-        import pillow_heif
-
-        have["hevc"] = bool(pillow_heif.libheif_info().get("HEIF"))
-    except (ImportError, AttributeError):
-        have["hevc"] = False
-    return tuple(c for c in ALL_CODECS if have.get(c))
 
 
 def _finite(value):
@@ -267,123 +241,3 @@ def compare_image(
     report("done", 1.0)
     h, w = image.shape[:2]
     return CompareReport(image_name, w, h, float(target_bpp), results, mask, notes)
-
-
-# ------------------------------------------------------------------------------ CLI
-
-
-def _positive(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not (math.isfinite(v) and v > 0):
-        raise argparse.ArgumentTypeError("must be a positive number")
-    return v
-
-
-def _quality(text: str) -> float:
-    v = float(text)
-    if not 0.0 <= v <= 1.0:
-        raise argparse.ArgumentTypeError("quality must be between 0 and 1")
-    return v
-
-
-def _fmt(v, spec: str) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float) and math.isinf(v):
-        return "inf"
-    return format(v, spec)
-
-
-def format_table(report: CompareReport) -> str:
-    """The report as a fixed-width text table (what `obic compare` prints)."""
-    head = (
-        f"{'codec':12s} {'bpp':>7s} {'bytes':>7s} {'PSNR':>6s} {'MS-SSIM':>7s} {'obj PSNR':>8s} "
-        f"{'bkg PSNR':>8s} {'obj MS':>7s} {'enc s':>6s} {'dec s':>6s}  reached"
-    )
-    lines = [f"{report.image_name}: {report.width}×{report.height}, target {report.target_bpp:g} bpp", head]
-    for r in report.results:
-        lines.append(
-            f"{r.codec:12s} {r.bpp:7.4f} {r.bytes:7d} {_fmt(r.psnr, '6.2f')} "
-            f"{_fmt(r.ms_ssim, '7.4f')} "
-            f"{_fmt(r.object_psnr, '8.2f')} {_fmt(r.background_psnr, '8.2f')} "
-            f"{_fmt(r.object_ms_ssim, '7.4f')} {r.encode_s:6.2f} {r.decode_s:6.2f}  "
-            f"{'yes' if r.reached else 'NO'}"
-        )
-    lines += [f"note: {n}" for n in report.notes]
-    return "\n".join(lines)
-
-
-def cmd_compare(args: argparse.Namespace) -> int:
-    from obic_core.codec_cli import resolve_mask
-    from obic_core.imageio import read_image
-
-    loaded = read_image(args.image)
-    for note in loaded.notes:
-        print(f"note: {note}", file=sys.stderr)
-    out_dir = Path(args.out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ObicInputError(f"{out_dir} exists and is not a folder")
-    if args.json and not Path(args.json).resolve().parent.is_dir():
-        raise ObicInputError(f"folder of --json {args.json} does not exist")
-    mask = resolve_mask(args.mask, loaded.pixels)
-    codecs = parse_codecs(args.codecs)
-
-    def progress(stage: str, fraction: float) -> None:
-        if not args.quiet and stage != "done":
-            print(f"[{fraction * 100:3.0f}%] {stage} …", file=sys.stderr)
-
-    report = compare_image(
-        loaded.pixels,
-        mask,
-        args.target_bpp,
-        codecs,
-        args.object_quality,
-        args.background_quality,
-        args.device,
-        progress,
-        weights=str(args.weights) if args.weights else None,
-        image_name=Path(args.image).name,
-    )
-    report.save(out_dir, args.json)
-    print(format_table(report))
-    print(f"wrote {len(report.results)} reconstructions and {args.json or out_dir / 'compare.json'}")
-    return 0
-
-
-def register_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "compare",
-        help="every codec at the same bpp on one image (PNGs + JSON)",
-        description="Encode IMAGE with every codec at the largest file not above --target-bpp, "
-        "decode, score (PSNR, MS-SSIM, object/background PSNR) and write each "
-        "reconstruction as PNG plus a JSON report.",
-    )
-    p.add_argument("image", help="input photo")
-    p.add_argument("--target-bpp", type=_positive, required=True, help="file size budget in bits per pixel")
-    p.add_argument(
-        "--mask",
-        default="auto",
-        help="auto (predict), none (single layer, no region metrics) or a mask PNG (default auto)",
-    )
-    p.add_argument("--object-quality", type=_quality, default=0.8, help="obic object q in [0, 1] (default 0.8)")
-    p.add_argument(
-        "--background-quality",
-        type=_quality,
-        default=0.2,
-        help="obic background q in [0, 1] (default 0.2); at the target their difference is kept",
-    )
-    p.add_argument(
-        "--codecs",
-        nargs="+",
-        default=None,
-        help=f"codecs to run (names or comma lists; default all: {' '.join(ALL_CODECS)})",
-    )
-    p.add_argument("--out-dir", required=True, help="folder for reconstructions and compare.json")
-    p.add_argument("--json", default=None, help="write the JSON here instead of OUT_DIR/compare.json")
-    p.add_argument("--device", default="auto", help="obic device: auto, cpu, cuda")
-    p.add_argument("--weights", default=None, help="codec weight file (default: the shipped one)")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.set_defaults(func=cmd_compare)

@@ -1,0 +1,189 @@
+"""README.md of a benchmark results folder: settings, BD-rate tables, unreached targets,
+per-setting means, speed, plots — everything a reader needs beside results.json."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from obic_core.evaluation.bd import ANCHOR, SECOND_ANCHOR
+from obic_core.evaluation.curves import HEIF_CURVE, LABELS
+from obic_core.evaluation.plots import PLOTS
+
+
+def _cell(v, spec: str = ".2f") -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float) and math.isinf(v):
+        return "∞"
+    return format(v, spec)
+
+
+def _bd_cell(entry: dict) -> str:
+    if entry.get("bd_rate") is None:
+        return "excluded" if entry.get("note", "").startswith("excluded") else "n/a"
+    return f"{entry['bd_rate']:+.1f} %"
+
+
+def _bd_markdown(table: dict, anchor: str, metrics: Sequence[str]) -> list[str]:
+    """One BD-rate table with its bjontegaard warnings underneath."""
+    out = [
+        f"## BD-rate against {anchor} (negative = fewer bits for the same quality)",
+        "",
+        "| codec | " + " | ".join(LABELS[m] for m in metrics) + " |",
+        "|---|" + "---|" * len(metrics),
+    ]
+    notes = []
+    for codec, row in table.items():
+        if codec == anchor:
+            continue
+        cells = []
+        for m in metrics:
+            e = row.get(m, {})
+            cells.append(_bd_cell(e))
+            if e.get("note"):
+                notes.append(f"{codec} / {LABELS[m]}: {e['note']}")
+        out.append(f"| {codec} | " + " | ".join(cells) + " |")
+    if notes:
+        out += [""] + [f"- {n}" for n in sorted(set(notes))]
+    return out
+
+
+def _anchor_markdown(doc: dict) -> list[str]:
+    """Per metric, every measured codec against each published anchor shown on that metric."""
+    info, tables = doc["anchors"], doc["bd_rate_vs_anchors"]
+    entries = info["anchors"]
+    out = [
+        "## BD-rate against published Kodak results (negative = fewer bits than the anchor)",
+        "",
+        f"Anchor points from `{info['file']}` (CompressAI's published Kodak JSONs; source path and "
+        "commit of each are in that file and in results.json). A learned anchor is compared on the "
+        "metric it was trained for, BPG and VTM on both. Each comparison is at matched rates too: the "
+        "published curve is resampled (PCHIP on log-rate, no extrapolation) at the rates the codec "
+        "reached here that it covers, and the codec is compared on those rates only.",
+    ]
+    if not info["covers_all_images"]:
+        out += [
+            "",
+            f"**This run covers {doc['images']} of the {info['images']} images** the published "
+            "means were taken over, so these figures are only indicative.",
+        ]
+    notes = []
+    for metric in ("psnr", "ms_ssim_db"):
+        if metric not in doc["metrics"]:
+            continue
+        keys = [k for k, t in tables.items() if any(metric in row for row in t.values())]
+        if not keys:
+            continue
+        out += [
+            "",
+            f"### {LABELS[metric]}",
+            "",
+            "| codec | " + " | ".join(entries[k]["label"] for k in keys) + " |",
+            "|---|" + "---|" * len(keys),
+        ]
+        codecs = [c for c in doc["curves"] if c != HEIF_CURVE]
+        for codec in codecs:
+            cells = []
+            for k in keys:
+                e = tables[k].get(codec, {}).get(metric, {})
+                cells.append(_bd_cell(e))
+                if e.get("note"):
+                    notes.append(f"{codec} vs {entries[k]['label']} / {LABELS[metric]}: {e['note']}")
+            out.append(f"| {codec} | " + " | ".join(cells) + " |")
+    if notes:
+        out += [""] + [f"- {n}" for n in sorted(set(notes))]
+    return out
+
+
+def _unreached_markdown(doc: dict) -> list[str]:
+    unreached = doc.get("unreached") or {}
+    out = ["## Targets a codec could not reach", ""]
+    if not unreached:
+        return out + ["Every codec reached every target on every image."]
+    out += [
+        "A codec whose smallest file is above a target keeps that smallest file (hollow marker, left "
+        "out of BD-rates); it is never shown at the target.",
+        "",
+        "| codec | target bpp | images above it | failed |",
+        "|---|---|---|---|",
+    ]
+    for codec, rows in unreached.items():
+        for r in rows:
+            out.append(
+                f"| {codec} | {r['target']:g} | {len(r['not_reached'])}/{r['images']} | {len(r['missing']) or ''} |"
+            )
+    return out
+
+
+def markdown_report(doc: dict) -> str:
+    """README.md of a results folder (``doc`` is results.json's content)."""
+    cfg = doc["config"]
+    metrics = list(doc["metrics"])
+    matched = cfg["mode"] == "bpp"
+    out = [
+        f"# Benchmark: {doc['dataset']}",
+        "",
+        f"{doc['images']} images · codecs: {', '.join(cfg['codecs'])} · mode: matched rates, every codec "
+        f"searched to the largest file not above each target ({', '.join(f'{s:g}' for s in cfg['bpp'])} bpp)"
+        if matched
+        else f"{doc['images']} images · codecs: {', '.join(cfg['codecs'])} · mode: native qualities",
+        f"masks: {cfg['mask_source']} · obic qualities: object {cfg['object_quality']:g}, "
+        f"background {cfg['background_quality']:g} (difference kept at a target) · "
+        f"{cfg['workers']} worker(s), 1 thread each",
+        "",
+        "Regenerate: `" + doc["command"] + "`",
+        "",
+    ]
+    out += _bd_markdown(doc["bd_rate"], ANCHOR, metrics)
+    if doc.get(f"bd_rate_vs_{SECOND_ANCHOR}"):
+        out += [""] + _bd_markdown(doc[f"bd_rate_vs_{SECOND_ANCHOR}"], SECOND_ANCHOR, metrics)
+    if doc.get("bd_rate_vs_anchors"):
+        out += [""] + _anchor_markdown(doc)
+    out += [
+        "",
+        f"hevc's rate is the HEVC payload (the BPG stand-in); “{HEIF_CURVE}” is the same files "
+        "counted whole, container included.",
+    ]
+    if matched:
+        out += [""] + _unreached_markdown(doc)
+    out += [
+        "",
+        "## Mean over images per setting",
+        "",
+        "| codec | setting | bpp | PSNR | MS-SSIM | obj PSNR | bkg PSNR | obj MS-SSIM | reached |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for codec, rows in doc["curves"].items():
+        if codec == HEIF_CURVE:
+            continue
+        for r in rows:
+            out.append(
+                f"| {codec} | {r['setting']:g} | {_cell(r['bpp'], '.4f')} | {_cell(r['psnr'])} | "
+                f"{_cell(r['ms_ssim'], '.4f')} | {_cell(r['object_psnr'])} | "
+                f"{_cell(r['background_psnr'])} | {_cell(r['object_ms_ssim'], '.4f')} | "
+                f"{r['n_reached']}/{r['n']} |"
+            )
+    out += [
+        "",
+        "## Speed (seconds per image, mean over all points of this run)",
+        "",
+        "One encode at the chosen setting (not the rate search) and one decode, measured inside "
+        f"{cfg['workers']} parallel single-threaded workers on this CPU; `bench/speed.py` "
+        "measures them one at a time. CPU s per point: the whole point (rate search, decode, "
+        "metrics) — what rerunning this benchmark costs.",
+        "",
+        "| codec | encode s | decode s | CPU s per point |",
+        "|---|---|---|---|",
+    ]
+    for codec, s in doc["speed"].items():
+        out.append(
+            f"| {codec} | {_cell(s['encode_s'], '.3f')} | {_cell(s['decode_s'], '.3f')} | "
+            f"{_cell(s.get('point_cpu_s'), '.2f')} |"
+        )
+    out += ["", "## Plots", ""]
+    for m in metrics:
+        out.append(f"![{LABELS[m]}]({PLOTS[m]})")
+    if doc.get("errors"):
+        out += ["", f"**{len(doc['errors'])} point(s) failed** — see results.json `errors`."]
+    return "\n".join(out) + "\n"
