@@ -172,12 +172,19 @@ class LearntOBIC(nn.Module):
         return self.code_latents(y.float(), latent_mask, q_map, noise=noise, bf16=bf16)
 
     def code_latents(
-        self, y: torch.Tensor, latent_mask: torch.Tensor, q_map: torch.Tensor, noise: bool = True, bf16: bool = False
+        self,
+        y: torch.Tensor,
+        latent_mask: torch.Tensor,
+        q_map: torch.Tensor,
+        noise: bool = True,
+        bf16: bool = False,
+        synthesise: bool = True,
     ) -> dict:
         """Everything after the analysis transform: the two layers' rates and the reconstruction.
 
         Split from :meth:`forward` so that encode-time latent refinement (``--effort max``)
         can optimise ``y`` itself against the very loss the model was trained on.
+        ``synthesise=False`` skips g_s (``x_hat`` is None): the live size estimate needs rates only.
         """
         device_type = y.device.type
         gain, inv_gain = self.gains(q_map)
@@ -202,9 +209,11 @@ class LearntOBIC(nn.Module):
             bit_maps[name] = {"y": y_map, "z": z_map}
             bits[name] = {"y": y_map.sum(dim=(1, 2, 3)), "z": z_map.sum(dim=(1, 2, 3))}
             y_dec = y_dec + y_q * m_lat
-        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
-            x_hat = self.g_s(y_dec * inv_gain)
-        return {"x_hat": x_hat.float(), "bits": bits, "bit_maps": bit_maps, "q_map": q_map}
+        x_hat = None
+        if synthesise:
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=bf16):
+                x_hat = self.g_s(y_dec * inv_gain).float()
+        return {"x_hat": x_hat, "bits": bits, "bit_maps": bit_maps, "q_map": q_map}
 
 
 def count_parameters(model: nn.Module) -> int:

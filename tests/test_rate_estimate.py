@@ -1,0 +1,36 @@
+"""The live size estimate follows real encodes (same entropy model, no range coding)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from obic_core.codec import EncodeSettings, encode
+from obic_core.rate_estimate import RateEstimator
+
+
+@pytest.fixture(scope="module")
+def estimator(small_image, small_mask):
+    return RateEstimator(small_image, small_mask, device="cpu")
+
+
+@pytest.mark.parametrize(("qo", "qb"), [(0.9, 0.2), (0.5, 0.5), (0.0, 0.0)])
+def test_estimate_is_within_3_percent_of_the_real_file(estimator, small_image, small_mask, qo, qb):
+    est = estimator.estimate(np.where(estimator.lat, qo, qb))
+    real = len(encode(small_image, small_mask, EncodeSettings(qo, qb, device="cpu")))
+    assert abs(est.total_bytes - real) <= 0.03 * real + 8, (est.total_bytes, real)
+    assert est.block_bits.sum() == pytest.approx(sum(est.layer_bytes.values()) * 8, rel=1e-6)
+
+
+def test_painted_map_estimate_counts_the_map_and_follows_the_paint(estimator, small_image, small_mask):
+    rows, cols = estimator.lat.shape
+    ramp = np.tile(np.linspace(0, 1, cols), (rows, 1))
+    est = estimator.estimate(ramp)
+    qpx = np.repeat(np.repeat(ramp, 16, 0), 16, 1)[: small_image.shape[0], : small_image.shape[1]]
+    real = len(encode(small_image, small_mask, EncodeSettings(quality_map=qpx, device="cpu")))
+    assert abs(est.total_bytes - real) <= 0.03 * real + 8
+    left = np.zeros((rows, cols), bool)
+    left[:, : cols // 2] = True
+    assert est.share(~left) > est.share(left), "the high-quality half costs more bits"
+    with pytest.raises(ValueError):
+        estimator.estimate(np.zeros((rows + 1, cols)))
