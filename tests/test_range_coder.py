@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from obic_core import coding
+from obic_core import range_coder as coding
 from obic_core.nn.entropy import SCALE_LEVELS, Y_RANGE
 
 
