@@ -53,3 +53,17 @@ def test_v2_file_reports_its_quality_map():
     assert layout.quality_map.min == 0.0 and layout.quality_map.max == 1.0
     assert 0.3 < layout.quality_map.mean < 0.7
     assert inspect((GOLDEN / "v1_two_layers.obic").read_bytes()).quality_map is None
+
+
+def test_shipped_weights_encode_is_pinned():
+    """Update deliberately when the weights change: python tests/golden/make_golden.py --shipped."""
+    from obic_core.codec import load_codec
+
+    pin = json.loads(make_golden.SHIPPED_PIN.read_text())
+    assert load_codec(device="cpu").model_id == pin["model_id"], "shipped weights changed: re-pin on purpose"
+    if make_golden.cpu_isa() != pin["isa"]:
+        pytest.skip(
+            f"pinned on {pin['isa']}; float32 kernels of this CPU ({make_golden.cpu_isa()}) may round otherwise"
+        )
+    data = make_golden.shipped_encode()
+    assert (len(data), hashlib.sha256(data).hexdigest()) == (pin["bytes"], pin["sha256"])

@@ -24,9 +24,9 @@ def golden_image() -> tuple[np.ndarray, np.ndarray]:
     """A 70×100 synthetic photo (sides not multiples of 64) and an elliptical object mask."""
     h, w = 70, 100
     yy, xx = np.mgrid[:h, :w]
-    img = np.stack(
-        [(xx * 2.5) % 256, (yy * 3.5) % 256, 128 + 60 * np.sin(xx / 7.0) * np.cos(yy / 5.0)], axis=2
-    ).astype(np.uint8)
+    img = np.stack([(xx * 2.5) % 256, (yy * 3.5) % 256, 128 + 60 * np.sin(xx / 7.0) * np.cos(yy / 5.0)], axis=2).astype(
+        np.uint8
+    )
     mask = ((yy - 35) / 25.0) ** 2 + ((xx - 45) / 30.0) ** 2 < 1
     img[mask] = (img[mask] // 2 + np.array([120, 40, 20])).astype(np.uint8)
     return img, mask
@@ -93,5 +93,41 @@ def main() -> None:
     print(json.dumps(manifest, indent=1))
 
 
+SHIPPED_PIN = HERE / "shipped_encode.json"
+
+
+def cpu_isa() -> str:
+    """float32 convolutions may round differently on other SIMD kernels: pins are per ISA."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "unknown"
+    return "avx512" if " avx512f" in flags else "avx2" if " avx2" in flags else "other"
+
+
+def shipped_encode() -> bytes:
+    """A fixed 64×64 two-layer encode with the shipped weights (q 0.8 / 0.2)."""
+    from obic_core.codec import EncodeSettings, encode
+
+    img, mask = golden_image()
+    return encode(np.ascontiguousarray(img[:64, :64]), mask[:64, :64], EncodeSettings(0.8, 0.2, device="cpu"))
+
+
+def pin_shipped() -> None:
+    from obic_core.codec import load_codec
+
+    data = shipped_encode()
+    pin = {
+        "model_id": load_codec(device="cpu").model_id,
+        "isa": cpu_isa(),
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    SHIPPED_PIN.write_text(json.dumps(pin, indent=1) + "\n")
+    print(pin)
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    pin_shipped() if "--shipped" in sys.argv else main()
