@@ -103,6 +103,7 @@ def run(case: Case, cwd: Path) -> dict:
         "ok": ok,
         "message": (errors or lines or [""])[0][:200].replace(str(cwd), "$TMP"),
         "note": case.note,
+        **({} if ok else {"stderr_tail": text[-1500:].replace(str(cwd), "$TMP")}),
     }
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 import numpy as np
 
@@ -150,7 +151,7 @@ def _parse_header(data: bytes) -> tuple:
     if count > len(allowed):
         raise ObicFormatError(f"header lists {count} sub-streams (at most {len(allowed)} in version {version})")
     _need(data, pos + 9 * count + 4, "sub-stream table")
-    table = []
+    table: list[tuple[int, int, int]] = []
     for _ in range(count):
         kind, length, crc = struct.unpack_from("<BII", data, pos)
         pos += 9
@@ -233,6 +234,10 @@ def pack_mask(mode: int, grid_bytes: bytes, full_mask: np.ndarray | None = None)
     return out
 
 
+@overload
+def unpack_mask(payload: bytes, full_mask: Literal[True], shape: tuple[int, int]) -> tuple[int, bytes, np.ndarray]: ...
+@overload
+def unpack_mask(payload: bytes, full_mask: bool, shape: tuple[int, int]) -> tuple[int, bytes, np.ndarray | None]: ...
 def unpack_mask(payload: bytes, full_mask: bool, shape: tuple[int, int]) -> tuple[int, bytes, np.ndarray | None]:
     """-> (mode, coded grid bytes, full-resolution mask or None)."""
     if len(payload) < 5:

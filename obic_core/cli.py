@@ -82,7 +82,8 @@ class _Interrupts:
             pass
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: object) -> str:
+    """An error message on one line (a traceback-free stderr line, even for multi-line messages)."""
     return " ".join(part.strip() for part in str(text).splitlines() if part.strip()) or "unknown error"
 
 

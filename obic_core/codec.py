@@ -187,7 +187,7 @@ def _encode_prepared(
 ) -> EncodeResult:
     """One real encode. ``map_steps`` (a block quality grid) replaces the two layer qualities;
     the header then carries each layer's mean quality, for display only."""
-    from obic_core import coding
+    from obic_core import range_coder as coding
 
     t0 = time.perf_counter()
     if map_steps is None:
@@ -368,7 +368,7 @@ def encode(
 
 # -- decoding ----------------------------------------------------------------------------
 def _latent_grid(c: bitstream.Container) -> np.ndarray:
-    from obic_core import coding
+    from obic_core import range_coder as coding
     from obic_core.masking import LATENT_STRIDE, padded_size
 
     ph, pw = padded_size(c.height, c.width)

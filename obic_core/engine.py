@@ -15,17 +15,15 @@ import copy
 import json
 import threading
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 
-from obic_core import coding
+from obic_core import range_coder as coding
 from obic_core.errors import ObicDeviceError, ObicWeightsError
-from obic_core.masking import HYPER_STRIDE
-from obic_core.nn.entropy import SCALE_MIN, Y_RANGE, scale_index
-from obic_core.nn.layers import anchor_mask
+from obic_core.nn.layer_codec import LayerCode, LayerCodec
 from obic_core.nn.model import LAYERS, LearntOBIC, ModelConfig
 from obic_core.weights import DEFAULT_CODEC, load_weights
 
@@ -58,13 +56,6 @@ def deterministic_kernels(fn):
     return wrapped
 
 
-@dataclass
-class LayerCode:
-    hyper: bytes
-    latent: bytes
-    y_hat: torch.Tensor  # (1, M, h, w) float64, zero outside the layer
-
-
 class Engine:
     """A loaded model ready to code: float32 transforms + float64 entropy parts + tables."""
 
@@ -90,10 +81,11 @@ class Engine:
         self.path = path
         model.eval()
         self.model = model.to(self.device)
-        self.coders = {n: copy.deepcopy(model.codecs[n]).double().to(self.device).eval() for n in LAYERS}
+        codecs = {n: cast(LayerCodec, model.codecs[n]) for n in LAYERS}  # a ModuleDict types its items as Module
+        self.coders = {n: copy.deepcopy(c).double().to(self.device).eval() for n, c in codecs.items()}
         self.log_gain = model.log_gain.detach().double().to(self.device)
         self.log_inv_gain = model.log_inv_gain.detach().double().to(self.device)
-        self.tables = {n: coding.HyperTables(*model.codecs[n].z_density.probability_tables()) for n in LAYERS}
+        self.tables = {n: coding.HyperTables(*c.z_density.probability_tables()) for n, c in codecs.items()}
         self.lock = threading.Lock()  # one coding job at a time per engine
 
     # -- transforms ------------------------------------------------------------------
@@ -172,108 +164,14 @@ class Engine:
             ig[idx].T.reshape(1, -1, rows, cols).contiguous(),
         )
 
-    # -- one layer ---------------------------------------------------------------------
-    # Entropy parameters are evaluated only at the positions being coded (a position's
-    # 1×1 parameter network and its 12 checkerboard taps, gathered), instead of running
-    # the dense convolutions over the whole grid four times (2 passes × 2 layers): the
-    # float64 work drops about 4×. Encoder and decoder call the very same functions.
-    _CHUNK = 16384
-
-    def _positions(self, m_lat: np.ndarray):
-        h, w = m_lat.shape
-        anchors = anchor_mask(h, w)[0, 0].numpy() > 0.5
-        m_z = m_lat.reshape(h // HYPER_STRIDE, HYPER_STRIDE, w // HYPER_STRIDE, HYPER_STRIDE).any(axis=(1, 3))
-        m_t = torch.from_numpy(m_lat.astype(np.float64)).view(1, 1, h, w).to(self.device)
-        return m_t, m_z, np.flatnonzero(anchors & m_lat), np.flatnonzero(~anchors & m_lat)
-
-    def _params_at(self, coder, hyper_flat: torch.Tensor, ctx_flat: torch.Tensor | None):
-        """hyper_flat (n, 2M), ctx_flat (n, 2M) or None (anchors) -> means, scales (n, M)."""
-        if ctx_flat is None:
-            ctx_flat = torch.zeros_like(hyper_flat)
-        h = torch.cat([hyper_flat, ctx_flat], dim=1)
-        for layer in coder.params:
-            if isinstance(layer, torch.nn.Conv2d):
-                h = torch.nn.functional.linear(h, layer.weight[:, :, 0, 0], layer.bias)
-            else:
-                h = layer(h)
-        means, scales = h.chunk(2, dim=1)
-        return means, scales.abs().clamp_min(SCALE_MIN)
-
-    def _context_at(self, coder, anchors_grid: torch.Tensor, flat_idx: np.ndarray, width: int) -> torch.Tensor:
-        """Checkerboard context (n, 2M) at the given positions from a grid (M, h, w) holding
-        the decoded anchors (zero elsewhere): the conv's non-zero taps, gathered."""
-        conv = coder.context
-        k = conv.kernel_size[0]
-        c = k // 2
-        taps = [(i, j) for i in range(k) for j in range(k) if conv.tap_mask[0, 0, i, j] > 0]
-        padded = torch.nn.functional.pad(anchors_grid, (c, c, c, c))
-        wp = width + 2 * c
-        weight = torch.stack([conv.weight[:, :, i, j] for i, j in taps], dim=2)  # (2M, M, T)
-        weight = weight.reshape(weight.shape[0], -1)  # (2M, M*T)
-        flat = padded.reshape(padded.shape[0], -1)
-        rows = torch.from_numpy(flat_idx // width).to(self.device)
-        cols = torch.from_numpy(flat_idx % width).to(self.device)
-        out = []
-        for s0 in range(0, len(flat_idx), self._CHUNK):
-            r, q = rows[s0 : s0 + self._CHUNK], cols[s0 : s0 + self._CHUNK]
-            gathered = torch.stack([flat[:, (r + i) * wp + (q + j)] for i, j in taps], dim=1)  # (M, T, n)
-            out.append(torch.nn.functional.linear(gathered.reshape(-1, gathered.shape[-1]).T, weight, conv.bias))
-        return torch.cat(out) if out else torch.zeros(0, weight.shape[0], dtype=flat.dtype, device=self.device)
-
-    def _hyper_and_anchor_params(self, coder, z_hat: np.ndarray, sel_a: np.ndarray):
-        hyper = coder.h_s(torch.from_numpy(z_hat).unsqueeze(0).to(self.device))[0]
-        hyper_flat = hyper.reshape(hyper.shape[0], -1).T  # (h*w, 2M)
-        ia = torch.from_numpy(sel_a).to(self.device)
-        means_a, scales_a = self._params_at(coder, hyper_flat[ia], None)
-        return hyper_flat, means_a, scales_a
-
-    @torch.no_grad()
+    # -- one layer: the float64 copy of its LayerCodec does the coding ---------------------
     def encode_layer(self, name: str, y_s: torch.Tensor, m_lat: np.ndarray) -> LayerCode:
-        coder, tables = self.coders[name], self.tables[name]
-        m_t, m_z, sel_a, sel_n = self._positions(m_lat)
-        h, w = m_lat.shape
-        z = coder.h_a(y_s * m_t)[0].cpu().numpy()
-        lo, hi = tables.lows[:, None, None], tables.highs[:, None, None]
-        z_hat = np.clip(np.round(z), lo, hi) * m_z[None]
-        hyper_bytes = coding.encode_hyper(z_hat[:, m_z].astype(np.int64), tables)
-        hyper_flat, means_a, scales_a = self._hyper_and_anchor_params(coder, z_hat, sel_a)
-        y_flat = y_s[0].reshape(y_s.shape[1], -1).T  # (h*w, M)
-        ia, in_ = (torch.from_numpy(v).to(self.device) for v in (sel_a, sel_n))
-        sym_a = torch.round(y_flat[ia] - means_a).clamp_(-Y_RANGE, Y_RANGE)
-        y_hat_flat = torch.zeros_like(y_flat)
-        y_hat_flat[ia] = sym_a + means_a
-        grid = y_hat_flat.T.reshape(-1, h, w)
-        means_n, scales_n = self._params_at(coder, hyper_flat[in_], self._context_at(coder, grid, sel_n, w))
-        sym_n = torch.round(y_flat[in_] - means_n).clamp_(-Y_RANGE, Y_RANGE)
-        y_hat_flat[in_] = sym_n + means_n
-        enc = coding.LatentEncoder()
-        for sym, scales in ((sym_a, scales_a), (sym_n, scales_n)):
-            idx = scale_index(scales).T.cpu().numpy()  # channel-major order
-            enc.push(sym.T.cpu().numpy().astype(np.int64), idx)
-        y_hat = y_hat_flat.T.reshape(1, -1, h, w)
-        return LayerCode(hyper_bytes, enc.finish(), y_hat)
+        """Range-code one layer's scaled latents (see :class:`~obic_core.nn.layer_codec.LayerCodec`)."""
+        return self.coders[name].compress(y_s, m_lat, self.tables[name])
 
-    @torch.no_grad()
     def decode_layer(self, name: str, hyper_bytes: bytes, latent_bytes: bytes, m_lat: np.ndarray) -> torch.Tensor:
-        coder, tables = self.coders[name], self.tables[name]
-        _, m_z, sel_a, sel_n = self._positions(m_lat)
-        h, w = m_lat.shape
-        M = self.config.M
-        z_hat = np.zeros((self.config.Nh, *m_z.shape), dtype=np.float64)
-        z_hat[:, m_z] = coding.decode_hyper(hyper_bytes, int(m_z.sum()), tables)
-        hyper_flat, means_a, scales_a = self._hyper_and_anchor_params(coder, z_hat, sel_a)
-        dec = coding.LatentDecoder(latent_bytes)
-        ia, in_ = (torch.from_numpy(v).to(self.device) for v in (sel_a, sel_n))
-        y_hat_flat = torch.zeros(h * w, M, dtype=torch.float64, device=self.device)
-        idx = scale_index(scales_a).T.cpu().numpy()
-        sym = torch.from_numpy(dec.pull(idx).reshape(idx.shape)).to(self.device).double().T
-        y_hat_flat[ia] = sym + means_a
-        grid = y_hat_flat.T.reshape(M, h, w)
-        means_n, scales_n = self._params_at(coder, hyper_flat[in_], self._context_at(coder, grid, sel_n, w))
-        idx = scale_index(scales_n).T.cpu().numpy()
-        sym = torch.from_numpy(dec.pull(idx).reshape(idx.shape)).to(self.device).double().T
-        y_hat_flat[in_] = sym + means_n
-        return y_hat_flat.T.reshape(1, M, h, w)
+        """Decode one layer's streams to its scaled latents ŷ (zero outside the layer)."""
+        return self.coders[name].decompress(hyper_bytes, latent_bytes, m_lat, self.tables[name], self.device)
 
 
 _CACHE: dict[tuple[str, str], Engine] = {}

@@ -111,7 +111,7 @@ def read_image(source: str | Path | bytes) -> LoadedImage:
         with fp, warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:
-                im = Image.open(fp)
+                im: Image.Image = Image.open(fp)  # (an ImageFile; exif_transpose may return a plain Image)
             except (Image.UnidentifiedImageError, ValueError):
                 raise ObicInputError(
                     f"{name} is not an image this program can read (PNG, JPEG, WebP, TIFF, BMP)"
@@ -170,10 +170,10 @@ def read_mask(source: str | Path, shape: tuple[int, int], notes: list[str] | Non
     and the object fraction, for the user.
     """
     try:
-        with Image.open(source) as im:
-            check_dimensions(*im.size, what=f"mask {source}")
-            im = ImageOps.exif_transpose(im)
-            values, threshold, what = _mask_values(im)
+        with Image.open(source) as opened:
+            width, height = opened.size
+            check_dimensions(width, height, what=f"mask {source}")
+            values, threshold, what = _mask_values(ImageOps.exif_transpose(opened))
     except ObicInputError:
         raise
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -317,7 +317,7 @@ def read_obic_file(path: str | Path) -> bytes:
     from obic_core import bitstream
 
     try:
-        f = open(path, "rb")  # noqa: SIM115 (closed below; open errors need their own message)
+        f = open(path, "rb")  # (closed below, not by `with`: open errors need their own message)
     except OSError as exc:
         raise ObicFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
     with f:

@@ -82,7 +82,7 @@ def shifted(steps: np.ndarray, shift: float) -> np.ndarray:
 def summary(steps: np.ndarray, latent_mask: np.ndarray | None = None) -> dict:
     """min / mean / max quality of a grid (and per layer when a latent mask is given)."""
     q = to_quality(steps)
-    out = {"min": float(q.min()), "mean": float(q.mean()), "max": float(q.max())}
+    out: dict[str, float | None] = {"min": float(q.min()), "mean": float(q.mean()), "max": float(q.max())}
     if latent_mask is not None:
         for name, m in (("object", latent_mask), ("background", ~latent_mask)):
             out[f"{name}_mean"] = float(q[m].mean()) if m.any() else None
@@ -109,6 +109,7 @@ def read_labels(path: str, shape: tuple[int, int]) -> np.ndarray:
     -> (H, W) uint8, resized with nearest neighbour so labels never blend."""
     from PIL import Image, UnidentifiedImageError
 
+    im: Image.Image  # Image.open gives an ImageFile, resize a plain Image
     try:
         with Image.open(path) as im:
             if im.mode not in ("L", "P", "I", "I;16"):

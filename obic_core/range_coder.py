@@ -15,6 +15,8 @@ Only numpy arrays cross this boundary; no torch here.
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import constriction
 import numpy as np
 
@@ -24,8 +26,8 @@ from obic_core.nn.entropy import SCALE_TABLE, Y_RANGE
 # constriction is a compiled module whose submodules are attributes, not importable paths
 Categorical = constriction.stream.model.Categorical
 QuantizedGaussian = constriction.stream.model.QuantizedGaussian
-RangeEncoder = constriction.stream.queue.RangeEncoder
-RangeDecoder = constriction.stream.queue.RangeDecoder
+RangeEncoder: TypeAlias = constriction.stream.queue.RangeEncoder
+RangeDecoder: TypeAlias = constriction.stream.queue.RangeDecoder
 
 
 def _to_bytes(encoder: RangeEncoder) -> bytes:
@@ -72,7 +74,7 @@ def decode_hyper(data: bytes, count: int, tables: HyperTables) -> np.ndarray:
         for c, model in enumerate(tables.models):
             if count:
                 out[c] = dec.decode(model, count).astype(np.int64) + tables.lows[c]
-    except Exception as exc:  # constriction reports damaged data with several exception types
+    except Exception as exc:  # noqa: BLE001 — constriction reports damaged data with several exception types
         raise ObicFormatError(f"hyper-latent stream is damaged ({exc})") from None
     return out
 
@@ -105,7 +107,7 @@ class LatentDecoder:
         stds = SCALE_TABLE[scale_idx.astype(np.int64).ravel()]
         try:
             return self._dec.decode(_GAUSSIAN, np.zeros_like(stds), stds).astype(np.int64)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — (as in decode_hyper) any failure here is damaged data
             raise ObicFormatError(f"latent stream is damaged ({exc})") from None
 
 
@@ -153,6 +155,6 @@ def decode_mask_grid(data: bytes, shape: tuple[int, int]) -> np.ndarray:
                 bit = int(dec.decode(Categorical(_probabilities(counts[ctx]), perfect=False)))
                 grid[r, c] = bit
                 counts[ctx, bit] += 1
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — (as in decode_hyper) any failure here is damaged data
         raise ObicFormatError(f"mask stream is damaged ({exc})") from None
     return grid.astype(bool)

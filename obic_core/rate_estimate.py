@@ -64,7 +64,7 @@ class RateEstimator:
         q_t = torch.from_numpy(qm.to_quality(steps).astype(np.float32))[None, None].to(self.engine.device)
         with self.engine.lock, torch.no_grad():
             out = self.engine.model.code_latents(self._y, self._lat_t, q_t, noise=False, synthesise=False)
-        block = np.zeros(self.lat.shape)
+        block: np.ndarray = np.zeros(self.lat.shape)
         layer_bytes = {}
         for name, maps in out["bit_maps"].items():
             y_bits = maps["y"][0, 0].double().cpu().numpy()
@@ -88,7 +88,7 @@ class RateEstimator:
 
 
 def _mask_payload(lat: np.ndarray) -> bytes:
-    from obic_core import coding
+    from obic_core import range_coder as coding
 
     if lat.all():
         return bitstream.pack_mask(bitstream.MASK_ALL_OBJECT, b"")

@@ -8,11 +8,15 @@ format stores, and the formula that turns MS-SSIM into decibels.
 from __future__ import annotations
 
 import math
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-T = TypeVar("T")
+if TYPE_CHECKING:  # annotations only: this module must stay importable without torch
+    import torch
+
+#: the rules work elementwise on plain numbers, numpy arrays and torch tensors alike
+T = TypeVar("T", float, np.ndarray, "torch.Tensor")
 
 #: one latent position codes a 16×16 pixel block
 LATENT_STRIDE = 16

@@ -98,7 +98,7 @@ def _header_config(path: Path) -> dict | None:
     try:
         with safe_open(str(path), "pt") as f:
             text = (f.metadata() or {}).get("config")
-    except Exception as exc:  # safetensors raises several types for damaged headers
+    except Exception as exc:  # noqa: BLE001 — safetensors raises several types for damaged headers
         raise ObicWeightsError(f"cannot read weight file {path}: {_one_line(exc)}") from None
     if text is None:
         return None
@@ -177,7 +177,7 @@ def load_weights(path: Path) -> LoadedWeights:
         )
     try:
         state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
-    except Exception as exc:  # safetensors raises several types for damaged files
+    except Exception as exc:  # noqa: BLE001 — safetensors raises several types for damaged files
         raise ObicWeightsError(f"cannot read weight file {path}: {_one_line(exc)}") from None
     card = _read_card(path)
     if "config" not in card:

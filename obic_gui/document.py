@@ -66,6 +66,8 @@ class Document(QObject):
         #: replaces mask_ops.paint_segment for strokes (same signature), e.g. the edge-snapping brush
         self.segment_painter = None
         self._stroke_box: Box | None = None
+        #: the painted quality layer beside the mask (obic_gui.quality_edits.QualityModel, set by the window)
+        self.quality = None
 
     def _on_clean_changed(self, clean: bool) -> None:
         self._emit_modified()
@@ -251,6 +253,12 @@ class Document(QObject):
         self.mask[y0:y1, x0:x1] = region
         self.mask_version += 1
         self.mask_changed.emit(box)
+        self._results_now_stale()
+
+    def inputs_changed(self) -> None:
+        """Something else the encode reads changed (the painted quality map): results made before
+        are stale, like after a mask edit."""
+        self.mask_version += 1
         self._results_now_stale()
 
     # -- results ---------------------------------------------------------------------------

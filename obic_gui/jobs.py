@@ -1,9 +1,11 @@
 """Background jobs: one job at a time per lane, with progress, cancel, result and error signals.
 
 Lanes separate work that may overlap: ``io`` (reading and writing files, in a thread),
-``mask`` (segmentation) and ``codec`` (encode, compare, decode, sweeps). By default the mask
-and codec lanes run in their own worker process (see :mod:`obic_gui.worker_process` for
-why); tests inject fake tasks by giving another ``task_module`` and thread lanes.
+``mask`` (segmentation), ``codec`` (encode, compare, decode, sweeps) and ``estimate`` (the
+live file-size estimate while qualities are painted: its own process, so painting keeps its
+answers coming during a long encode & compare). By default every lane but ``io`` runs in its
+own worker process, started on first use (see :mod:`obic_gui.worker_process` for why); tests
+inject fake tasks by giving another ``task_module`` and thread lanes.
 
 A second :meth:`JobManager.submit` on a busy lane is refused (returns None) by default —
 a second click never starts a second job. ``when_busy="replace"`` cancels the running job
@@ -26,7 +28,7 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from obic_gui.job_errors import JobError, describe
 from obic_gui.worker_process import WorkerProcess, resolve
 
-LANES = ("io", "mask", "codec")
+LANES = ("io", "mask", "codec", "estimate")
 #: after Cancel, how long a process job may take to stop by itself before it is killed
 CANCEL_GRACE_S = 2.0
 
@@ -158,7 +160,7 @@ class JobManager(QObject):
         parent: QObject | None = None,
         *,
         task_module: str = "obic_gui.tasks",
-        process_lanes: tuple[str, ...] = ("mask", "codec"),
+        process_lanes: tuple[str, ...] = ("mask", "codec", "estimate"),
         preload: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         super().__init__(parent)

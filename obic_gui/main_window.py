@@ -27,7 +27,7 @@ from obic_gui.results import CodecFigures, DecodeOutcome, ProbeOutcome
 from obic_gui.settings import AppSettings
 from obic_gui.style import icon
 from obic_gui.widgets.canvas import MaskCanvas
-from obic_gui.widgets.compare_view import CompareEntry, CompareView, caption_for, reference_caption
+from obic_gui.widgets.compare_view import CompareEntry, CompareView, caption_for, reference_caption, size_flag
 from obic_gui.widgets.layers_bar import LayersBar
 from obic_gui.widgets.stats_panel import StatsPanel
 from obic_gui.window_files import (  # noqa: F401 (re-exported: the file filters and limits)
@@ -40,6 +40,7 @@ from obic_gui.window_files import (  # noqa: F401 (re-exported: the file filters
 )
 from obic_gui.window_jobs import EMPTY_CANVAS, SWEEP_TARGETS, JobActions  # noqa: F401
 from obic_gui.window_menus import WindowMenus
+from obic_gui.window_quality import QualityFeature
 
 TAB_EDIT, TAB_COMPARE, TAB_STATS = 0, 1, 2
 #: start the codec worker this long after launch at the latest (sooner once a mask is shown)
@@ -73,6 +74,7 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
             preload={
                 "mask": ("obic_gui.tasks", "obic_core.segmentation.predict", "obic_core.segmentation.classic"),
                 "codec": ("obic_gui.tasks", "torch", "obic_core.codec", "obic_core.evaluation.compare"),
+                "estimate": ("obic_gui.tasks", "torch", "obic_core.codec", "obic_core.rate_estimate"),
             },
         )
         self._owns_jobs = jobs is None
@@ -102,6 +104,7 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
         self._build_menus_and_toolbar()
         self._build_status_bar()
         self._connect()
+        self.quality = QualityFeature(self)  # quality brush, heat map, live size estimate (window_quality)
         self._restore()
         self._update_actions()
 
@@ -268,9 +271,9 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
             reference = obic.bytes if obic is not None else None
             for f in figures:
                 if f.image is not None:
-                    entries.append(
-                        CompareEntry(f.codec, codec_label(f.codec), rgb_to_qimage(f.image), caption_for(f, reference))
-                    )
+                    flagged = size_flag(f, reference) is not None
+                    image, caption = rgb_to_qimage(f.image), caption_for(f, reference)
+                    entries.append(CompareEntry(f.codec, codec_label(f.codec), image, caption, flagged))
         elif doc.is_obic and doc.layout is not None:
             lo = doc.layout
             quality = (lo.object_quality, lo.background_quality) if lo.object_quality is not None else None
@@ -295,7 +298,7 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
         self.statusBar().showMessage(f"{error.title}: {error.message}", 10000)
         self.error_shown.emit(error.title, error.message)
         if not self.show_dialogs:
-            print(f"obic-gui: {error.title}: {error.message}", file=sys.stderr)
+            print(f"obic-gui: {error.title}: {error.message}", file=sys.stderr)  # noqa: T201 — no dialogs: stderr
             return
         if self._error_box is not None:
             self._error_box.close()
@@ -438,6 +441,7 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
                 pass
         off_thread().forget(self._coverage_key)
         off_thread().forget(self.canvas._overlay_key)
+        self.quality.dispose()
         self.doc.dispose()
         if self._owns_jobs:
             j.shutdown()

@@ -35,7 +35,10 @@ class _Task(QRunnable):
         except Exception:  # noqa: BLE001 - a display helper failing must not kill the thread
             traceback.print_exc(file=sys.stderr)
             return
-        self._owner.done.emit(self._key, self._token, result)
+        try:
+            self._owner.done.emit(self._key, self._token, result)
+        except RuntimeError:  # the application is shutting down: nobody wants the result
+            pass
 
 
 class OffThread(QObject):

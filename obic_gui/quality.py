@@ -156,15 +156,15 @@ def _quality_pair(q) -> tuple[float, float] | None:
 
 
 def fmt_quality(codec: str, q) -> str:
-    """A codec's quality setting with its scale: 'object 0.72 · background 0.02 (0–1)', '22 / 100'."""
+    """A codec's quality setting with its scale: 'obj 0.72 · bkg 0.02 (0–1)', '22 / 100'."""
     if q is None:
         return "—"
     if codec == "obic":
         pair = _quality_pair(q)
         if pair is not None:
-            return f"object {pair[0]:.2f} · background {pair[1]:.2f} (0–1)"
+            return f"obj {pair[0]:.2f} · bkg {pair[1]:.2f} (0–1)"
         if isinstance(q, (int, float)):
-            return f"object {float(q):.2f} (0–1)"
+            return f"obj {float(q):.2f} (0–1)"
         return str(q)
     if not isinstance(q, (int, float)):
         return str(q)
@@ -179,10 +179,15 @@ def fmt_quality(codec: str, q) -> str:
     return f"{float(q):.3g}"
 
 
+#: the encoder's effort presets (``obic_core.latent_refinement.EFFORTS``, which imports torch;
+#: kept equal by a test): max refines the latents at encode time, same decoder and format
+EFFORTS = ("fast", "default", "max")
+
+
 class RateSettings:
     """What the rate panel asks for; plain data that goes into a job's kwargs."""
 
-    __slots__ = ("object_quality", "background_quality", "target_bpp", "device", "codecs")
+    __slots__ = ("object_quality", "background_quality", "target_bpp", "device", "codecs", "effort")
 
     def __init__(
         self,
@@ -191,12 +196,14 @@ class RateSettings:
         target_bpp: float | None = None,
         device: str = "auto",
         codecs: tuple[str, ...] = DEFAULT_COMPARE,
+        effort: str = "default",
     ) -> None:
         self.object_quality = float(object_quality)
         self.background_quality = float(background_quality)
         self.target_bpp = None if target_bpp is None else float(target_bpp)
         self.device = device
         self.codecs = tuple(codecs)
+        self.effort = effort if effort in EFFORTS else "default"
 
     def job_kwargs(self) -> dict:
         return {
@@ -205,6 +212,7 @@ class RateSettings:
             "target_bpp": self.target_bpp,
             "device": self.device,
             "codecs": ("obic", *[c for c in self.codecs if c != "obic"]),
+            "effort": self.effort,
         }
 
     def __eq__(self, other: object) -> bool:

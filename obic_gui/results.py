@@ -30,6 +30,16 @@ class LayerBits:
 
 
 @dataclass
+class QualityMapBits:
+    """The block quality map a v2 .obic stores: its bytes and min / mean / max quality."""
+
+    bytes: int
+    min: float
+    mean: float
+    max: float
+
+
+@dataclass
 class StreamLayout:
     """What ``obic_core.codec.inspect`` says about a .obic stream."""
 
@@ -42,6 +52,7 @@ class StreamLayout:
     model_name: str = ""
     object_quality: float | None = None
     background_quality: float | None = None
+    quality_map: QualityMapBits | None = None  # v2 files: the per-block quality map
 
     @property
     def bpp(self) -> float:
@@ -104,6 +115,7 @@ class DecodeOutcome:
     alpha: np.ndarray | None  # (H, W) uint8, 255 where decoded (one layer only)
     layout: StreamLayout
     decode_s: float | None = None
+    quality_steps: np.ndarray | None = None  # v2 files: (rows, cols) uint8 block steps, q = k / 60
 
 
 @dataclass
@@ -140,3 +152,16 @@ class LoadedDocument:
     path: str
     image: np.ndarray
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SizeEstimate:
+    """The entropy model's prediction of the file size for a quality grid (no coding)."""
+
+    total_bytes: int
+    layer_bytes: dict[str, float]  # object / background
+    side_bytes: int  # header, mask and quality-map sub-streams
+    block_bits: np.ndarray | None  # (rows, cols) float32 bits attributed to each 16×16 block
+    seconds: float = 0.0  # the estimate itself, in the worker
+    prepare_seconds: float = 0.0  # analysing this image and mask first (0 when cached)
+    missing: bool = False  # the worker no longer holds this image: send it again

@@ -67,6 +67,7 @@ class AppSettings:
             target_bpp=None if target in (None, "", "none") else _float(target, 0.25),
             device=str(q.value("rate/device", "auto")),
             codecs=tuple(codecs or ()),
+            effort=str(q.value("rate/effort", "default")),
         )
 
     def save_rate_settings(self, s: RateSettings) -> None:
@@ -76,6 +77,7 @@ class AppSettings:
         q.setValue("rate/target_bpp", "none" if s.target_bpp is None else s.target_bpp)
         q.setValue("rate/device", s.device)
         q.setValue("rate/codecs", ",".join(s.codecs))
+        q.setValue("rate/effort", s.effort)
 
     # -- view ------------------------------------------------------------------------------
     def value(self, key: str, default):

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QApplication
 
 from obic_gui.main_window import TAB_COMPARE, TAB_EDIT, TAB_STATS, MainWindow
+from obic_gui.offthread import off_thread
 
 TABS = {"main": TAB_EDIT, "compare": TAB_COMPARE, "stats": TAB_STATS}
 
@@ -74,6 +75,8 @@ class SnapshotDriver(QObject):
             return
         self._done = True
         w = self.window
+        off_thread().wait()  # a big photo's overlay and coverage are built off the GUI thread
+        QApplication.processEvents()
         for view, path in self.paths.items():
             w.tabs.setCurrentIndex(TABS[view])
             QApplication.processEvents()

@@ -21,7 +21,9 @@ from obic_gui.results import (
     LayerBits,
     LoadedDocument,
     ProbeOutcome,
+    QualityMapBits,
     RDPoint,
+    SizeEstimate,
     StreamLayout,
     SweepOutcome,
 )
@@ -52,6 +54,7 @@ def _check_cancel(cancel: Cancel) -> None:
 
 
 def _layout(layout) -> StreamLayout:
+    qmap = getattr(layout, "quality_map", None)
     return StreamLayout(
         width=layout.width,
         height=layout.height,
@@ -62,6 +65,7 @@ def _layout(layout) -> StreamLayout:
         model_name=getattr(layout, "model_name", ""),
         object_quality=getattr(layout, "object_quality", None),
         background_quality=getattr(layout, "background_quality", None),
+        quality_map=None if qmap is None else QualityMapBits(int(qmap.bytes), qmap.min, qmap.mean, qmap.max),
     )
 
 
@@ -209,8 +213,14 @@ def encode_compare(
     progress: Progress,
     cancel: Cancel,
     weights: str | None = None,
+    quality_map: np.ndarray | None = None,
+    effort: str = "default",
 ) -> EncodeOutcome:
-    """Encode with OBIC, decode, score, then run the chosen codecs at the same bitrate."""
+    """Encode with OBIC, decode, score, then run the chosen codecs at the same bitrate.
+
+    ``quality_map`` (the painted (H, W) map, uint8 0..255 or floats in [0, 1]) replaces the two
+    qualities inside the layers (a v2 file); ``effort`` is the encoder's fast / default / max.
+    """
     from obic_core import codec
 
     h, w = image.shape[:2]
@@ -220,23 +230,22 @@ def encode_compare(
         target_bpp=target_bpp,
         device=device,
         weights=weights,
+        quality_map=quality_map,
+        effort=effort,
     )
+    stage = "Encoding OBIC" if effort == "default" else f"Encoding OBIC ({effort} effort)"
     others = [c for c in codecs if c != "obic"]
     enc_end = 0.4 if others else 0.8
     progress("Loading the codec", 0.0)
     t0 = time.perf_counter()
     encoder = getattr(codec, "encode_detailed", None)
     if encoder is not None:
-        res = encoder(
-            image, mask, settings, progress=_sub(progress, "Encoding OBIC", 0.02, enc_end * 0.8), cancel=cancel
-        )
+        res = encoder(image, mask, settings, progress=_sub(progress, stage, 0.02, enc_end * 0.8), cancel=cancel)
         data, reached = res.data, bool(getattr(res, "reached", True))
         q_obj = float(getattr(res, "object_quality", object_quality))
         q_bkg = float(getattr(res, "background_quality", background_quality))
     else:
-        data = codec.encode(
-            image, mask, settings, progress=_sub(progress, "Encoding OBIC", 0.02, enc_end * 0.8), cancel=cancel
-        )
+        data = codec.encode(image, mask, settings, progress=_sub(progress, stage, 0.02, enc_end * 0.8), cancel=cancel)
         reached, q_obj, q_bkg = True, object_quality, background_quality
     enc_s = time.perf_counter() - t0
     _check_cancel(cancel)
@@ -327,7 +336,26 @@ def decode_obic(
     mask = None if dec.mask is None else np.ascontiguousarray(dec.mask, dtype=bool)
     alpha = None if dec.alpha is None else np.ascontiguousarray(dec.alpha, dtype=np.uint8)
     return DecodeOutcome(
-        np.ascontiguousarray(dec.image), mask, tuple(dec.layers), alpha, layout, time.perf_counter() - t0
+        np.ascontiguousarray(dec.image),
+        mask,
+        tuple(dec.layers),
+        alpha,
+        layout,
+        time.perf_counter() - t0,
+        quality_steps=_quality_steps(data, layout),
+    )
+
+
+def _quality_steps(data: bytes, layout: StreamLayout) -> np.ndarray | None:
+    """The block quality map of a v2 file ((rows, cols) steps), None for a v1 file."""
+    if layout.quality_map is None:
+        return None
+    from obic_core import bitstream
+    from obic_core.rules import grid_shape
+
+    streams = bitstream.parse(data).streams
+    return np.ascontiguousarray(
+        bitstream.unpack_quality_map(streams["quality"], grid_shape(layout.height, layout.width)), dtype=np.uint8
     )
 
 
@@ -369,3 +397,52 @@ def sweep(
     for pts in curves.values():
         pts.sort(key=lambda p: p.bpp)
     return SweepOutcome(curves, [float(t) for t in targets])
+
+
+# -- estimate lane ---------------------------------------------------------------------------
+#: the worker's RateEstimator: (key, estimator). One image and mask at a time: building one
+#: analyses the image (≈ 0.5–1.5 s for 768×512), each estimate after that is ≈ 0.1–0.3 s
+_ESTIMATOR: tuple[tuple, object] | None = None
+
+
+def estimate_size(
+    key: tuple,
+    image: np.ndarray | None,
+    mask: np.ndarray | None,
+    steps: np.ndarray,
+    device: str,
+    progress: Progress,
+    cancel: Cancel,
+    weights: str | None = None,
+) -> SizeEstimate:
+    """Predict the .obic size of a (rows, cols) grid of quality steps (q = k / 60) from the
+    entropy model, without range coding (:class:`obic_core.rate_estimate.RateEstimator`).
+
+    ``key`` names the image and mask; the GUI sends the pixels only when the worker may not
+    hold that key yet, and gets ``missing=True`` back when it does not (e.g. after a restart).
+    """
+    global _ESTIMATOR
+    from obic_core import quality_map as qm
+
+    full_key = (tuple(key), weights, device)
+    prepare_s = 0.0
+    if _ESTIMATOR is None or _ESTIMATOR[0] != full_key:
+        if image is None:
+            return SizeEstimate(0, {}, 0, None, missing=True)
+        from obic_core.rate_estimate import RateEstimator
+
+        _ESTIMATOR = None  # free the old image's tensors before analysing the new one
+        t0 = time.perf_counter()
+        _ESTIMATOR = (full_key, RateEstimator(image, mask, weights=weights, device=device))
+        prepare_s = time.perf_counter() - t0
+    _check_cancel(cancel)
+    t0 = time.perf_counter()
+    est = _ESTIMATOR[1].estimate(qm.to_quality(np.asarray(steps, dtype=np.uint8)))
+    return SizeEstimate(
+        total_bytes=int(est.total_bytes),
+        layer_bytes={str(k): float(v) for k, v in est.layer_bytes.items()},
+        side_bytes=int(est.side_bytes),
+        block_bits=np.ascontiguousarray(est.block_bits, dtype=np.float32),
+        seconds=time.perf_counter() - t0,
+        prepare_seconds=prepare_s,
+    )

@@ -17,6 +17,7 @@ from obic_gui.qimage import over_checker
 from obic_gui.quality import fmt_bpp, fmt_bytes, fmt_db
 from obic_gui.results import DecodeOutcome, EncodeOutcome, LoadedDocument, ProbeOutcome, SweepOutcome
 from obic_gui.widgets.smart_tools import clear_outside
+from obic_gui.window_quality import quality_map_of
 
 SWEEP_TARGETS = (0.1, 0.2, 0.35, 0.5, 0.75)
 EMPTY_CANVAS = "Open a photo (Ctrl+O) or drop one here"
@@ -179,6 +180,7 @@ class JobActions:
             return
         s = self.rate.settings()
         kwargs = dict(image=self.doc.image, mask=self.doc.mask.copy(), weights=self.weights, **s.job_kwargs())
+        kwargs["quality_map"] = quality_map_of(self)  # the painted map (None: the two qualities, a v1 file)
         self.jobs.submit(
             "codec",
             "encode",
@@ -330,6 +332,8 @@ class JobActions:
         )
 
     def _on_job_failed(self, info: JobInfo, error: JobError) -> None:
+        if info.lane == "estimate":  # shown quietly beside the estimate (window_quality), never a dialog
+            return
         if info.lane == "mask":
             self.canvas.set_busy_rect(None)
             self._encode_after_mask = False

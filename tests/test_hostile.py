@@ -81,7 +81,7 @@ def container(width: int, height: int, streams: dict[str, bytes], model=None) ->
     return bitstream.serialize(c)
 
 
-@pytest.fixture()
+@pytest.fixture
 def files(tmp_path, small_image, small_mask):
     """An input photo, a mask and a real two-layer .obic, all in tmp_path."""
     img = png(tmp_path / "in.png", small_image)
@@ -92,7 +92,7 @@ def files(tmp_path, small_image, small_mask):
     return {"img": img, "mask": mask, "obic": obic}
 
 
-@pytest.fixture()
+@pytest.fixture
 def guard_devices(tmp_path, monkeypatch):
     """Tests that write to /dev run as root in some CI: a regression that renames a temp file
     over a device must fail the test, not replace /dev/full on the machine."""

@@ -54,7 +54,7 @@ def test_exif_rotation_is_honoured(tmp_path):
     assert any("EXIF" in n for n in loaded.notes)
 
 
-@pytest.mark.parametrize("w,h", [(1, 1), (4, 300), (300, 4)])
+@pytest.mark.parametrize(("w", "h"), [(1, 1), (4, 300), (300, 4)])
 def test_tiny_and_panorama_images_load(tmp_path, w, h):
     p = save(tmp_path, "t.png", Image.new("RGB", (w, h), "blue"))
     assert read_image(p).pixels.shape == (h, w, 3)

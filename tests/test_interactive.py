@@ -222,3 +222,18 @@ def test_cli_segment_with_clicks(tmp_path, capsys):
     assert len(err) == 1 and "x,y,+" in err[0]
     assert main(["segment", str(src), "--method", "none", "--clicks", "900,80,+", "-o", str(out)]) == 2
     assert "outside" in capsys.readouterr().err
+
+
+def test_the_tools_never_load_torch():
+    """The app runs them in its GUI process, which must stay free of torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np; from obic_core.segmentation import interactive as ia; "
+        "img = np.zeros((40, 40, 3), np.uint8); img[10:30, 10:30] = 200; "
+        "ia.click_segment(img, None, ia.parse_clicks('20,20,+')); ia.Scissors(img).set_anchor(5, 5); "
+        "ia.EdgeBrush(img).paint(np.zeros((40, 40), bool), (5, 5), (9, 9), 3, True); "
+        "assert 'torch' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

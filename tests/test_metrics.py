@@ -121,7 +121,7 @@ def test_timed_returns_the_result_and_the_clock_difference(monkeypatch):
 
 
 def test_shape_mismatch_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="images differ in shape"):
         metrics.psnr(_gray(10, 10), _gray(10, 12))
 
 

@@ -33,5 +33,5 @@ def test_painted_map_estimate_counts_the_map_and_follows_the_paint(estimator, sm
     left = np.zeros((rows, cols), bool)
     left[:, : cols // 2] = True
     assert est.share(~left) > est.share(left), "the high-quality half costs more bits"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="quality grid must be"):
         estimator.estimate(np.zeros((rows + 1, cols)))

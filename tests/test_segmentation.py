@@ -44,7 +44,7 @@ def test_import_does_not_load_torch():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-@pytest.mark.parametrize("h,w", [(37, 53), (65, 33), (17, 17), (101, 64)])
+@pytest.mark.parametrize(("h", "w"), [(37, 53), (65, 33), (17, 17), (101, 64)])
 def test_network_shape_and_output_stride_on_odd_sizes(h, w):
     model = DeepLabV3(TINY).eval()
     x = torch.rand(2, 3, h, w)
@@ -314,7 +314,7 @@ def test_lovasz_hinge_zero_when_right_and_ignores_void_pixels():
     logits = torch.zeros(2, 1, 20, 20, requires_grad=True)
     seg_loss(logits, y, "bce+lovasz").backward()
     assert torch.isfinite(logits.grad).all() and logits.grad.abs().sum() > 0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown segmentation loss 'focal'"):
         seg_loss(logits, y, "focal")
 
 

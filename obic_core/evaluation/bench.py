@@ -190,10 +190,10 @@ def run_bench(
     if mask_source == "auto":
         mdir = out / "masks"
         mdir.mkdir(exist_ok=True)
-        for it in items:
-            mask_paths[it.key] = str(mdir / f"{safe_name(it.key)}.png")
-        todo = [(it.image, mask_paths[it.key]) for it in items if not Path(mask_paths[it.key]).exists()]
-        _run_all(predict_mask_task, todo, workers, "masks", lambda _: None)
+        predicted = {it.key: str(mdir / f"{safe_name(it.key)}.png") for it in items}
+        mask_paths.update(predicted)
+        to_predict = [(it.image, predicted[it.key]) for it in items if not Path(predicted[it.key]).exists()]
+        _run_all(predict_mask_task, to_predict, workers, "masks", lambda _: None)
 
     points_path = out / POINTS_FILE
     if fresh and points_path.exists():
@@ -213,15 +213,16 @@ def run_bench(
         weights,
     )
     todo = [(t,) for t in tasks if t["cache_key"] not in cached]
-    keys = {t["key"]: t["cache_key"] for t in tasks}
+    cache_keys = {t["key"]: t["cache_key"] for t in tasks}
     errors: list[dict] = []
     if len(todo) < len(tasks):
-        print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} points already done", file=sys.stderr)
+        # (run_bench is the body of `obic bench`: its progress goes to stderr, beside the tqdm bars)
+        print(f"resuming: {len(tasks) - len(todo)} of {len(tasks)} points already done", file=sys.stderr)  # noqa: T201
 
     with open(points_path, "a") as log:
 
         def done(rec: dict) -> None:
-            rec["cache_key"] = keys[rec["key"]]
+            rec["cache_key"] = cache_keys[rec["key"]]
             if "error" in rec:
                 errors.append(rec)
                 return

@@ -17,6 +17,7 @@ from obic_core.evaluation.bd import ANCHOR
 from obic_core.evaluation.bench import DEFAULT_BPP, run_bench
 from obic_core.evaluation.codecs.registry import parse_codecs
 from obic_core.evaluation.compare import CompareReport, compare_image
+from obic_core.evaluation.report import format_value
 from obic_core.rules import ALL_CODECS
 
 _DEFAULT_BPP_TEXT = ",".join(f"{v:g}" for v in DEFAULT_BPP)
@@ -48,12 +49,8 @@ def _quality(text: str) -> float:
     return v
 
 
-def _fmt(v, spec: str) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float) and math.isinf(v):
-        return "inf"
-    return format(v, spec)
+def _fmt(v: float | None, spec: str) -> str:
+    return format_value(v, spec, missing="-", infinite="inf")
 
 
 def format_table(report: CompareReport) -> str:

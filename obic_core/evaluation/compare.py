@@ -8,6 +8,7 @@ file and says ``reached: false`` rather than being shown at a larger size unnoti
 
 from __future__ import annotations
 
+import builtins
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -41,7 +42,7 @@ class CompareResult:
     reached: bool
     quality: float  # the codec's native setting that produced the file
     image: np.ndarray  # the reconstruction, (H, W, 3) uint8
-    data: bytes  # the compressed file
+    data: builtins.bytes  # the compressed file (builtins.: the field ``bytes`` shadows the type here)
     extension: str = "bin"  # of the compressed file (obic, heic, j2k, ...)
     extra: dict = field(default_factory=dict)  # e.g. hevc HEIF vs payload size, obic layer bpp
 

@@ -80,7 +80,11 @@ def build_curves(
             group = grouped.get((codec, s), [])
             if not group:
                 continue
-            row = {"setting": s, "n": len(group), "n_reached": sum(bool(p["reached"]) for p in group)}
+            row: dict[str, float | None] = {
+                "setting": s,
+                "n": len(group),
+                "n_reached": sum(bool(p["reached"]) for p in group),
+            }
             row["reached"] = row["n"] == n_images and row["n_reached"] == row["n"]
             for k in _AVERAGED:
                 row[k] = mean(p.get(k) for p in group)

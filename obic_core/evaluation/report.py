@@ -11,11 +11,14 @@ from obic_core.evaluation.curves import HEIF_CURVE, LABELS
 from obic_core.evaluation.plots import PLOTS
 
 
-def _cell(v, spec: str = ".2f") -> str:
+def format_value(v: float | None, spec: str = ".2f", missing: str = "–", infinite: str = "∞") -> str:
+    """A table cell: ``v`` formatted with ``spec``, or a placeholder for a value that is missing
+    (a metric without a mask) or infinite (a lossless MS-SSIM in dB). Markdown symbols by
+    default; `obic compare`'s terminal table passes ASCII ones."""
     if v is None:
-        return "–"
+        return missing
     if isinstance(v, float) and math.isinf(v):
-        return "∞"
+        return infinite
     return format(v, spec)
 
 
@@ -33,20 +36,26 @@ def _bd_markdown(table: dict, anchor: str, metrics: Sequence[str]) -> list[str]:
         "| codec | " + " | ".join(LABELS[m] for m in metrics) + " |",
         "|---|" + "---|" * len(metrics),
     ]
-    notes = []
+    notes: list[str] = []
     for codec, row in table.items():
         if codec == anchor:
             continue
-        cells = []
-        for m in metrics:
-            e = row.get(m, {})
-            cells.append(_bd_cell(e))
-            if e.get("note"):
-                notes.append(f"{codec} / {LABELS[m]}: {e['note']}")
-        out.append(f"| {codec} | " + " | ".join(cells) + " |")
-    if notes:
-        out += [""] + [f"- {n}" for n in sorted(set(notes))]
-    return out
+        out.append(_bd_row(codec, [(f"/ {LABELS[m]}", row.get(m, {})) for m in metrics], notes))
+    return out + _notes(notes)
+
+
+def _bd_row(codec: str, columns: list[tuple[str, dict]], notes: list[str]) -> str:
+    """One table row of BD-rate cells; each cell's bjontegaard note goes to ``notes``, named
+    ``"<codec> <column>"``."""
+    for column, entry in columns:
+        if entry.get("note"):
+            notes.append(f"{codec} {column}: {entry['note']}")
+    return f"| {codec} | " + " | ".join(_bd_cell(entry) for _, entry in columns) + " |"
+
+
+def _notes(notes: list[str]) -> list[str]:
+    """The notes under a table, each once, sorted."""
+    return [""] + [f"- {n}" for n in sorted(set(notes))] if notes else []
 
 
 def _anchor_markdown(doc: dict) -> list[str]:
@@ -68,7 +77,7 @@ def _anchor_markdown(doc: dict) -> list[str]:
             f"**This run covers {doc['images']} of the {info['images']} images** the published "
             "means were taken over, so these figures are only indicative.",
         ]
-    notes = []
+    notes: list[str] = []
     for metric in ("psnr", "ms_ssim_db"):
         if metric not in doc["metrics"]:
             continue
@@ -84,16 +93,11 @@ def _anchor_markdown(doc: dict) -> list[str]:
         ]
         codecs = [c for c in doc["curves"] if c != HEIF_CURVE]
         for codec in codecs:
-            cells = []
-            for k in keys:
-                e = tables[k].get(codec, {}).get(metric, {})
-                cells.append(_bd_cell(e))
-                if e.get("note"):
-                    notes.append(f"{codec} vs {entries[k]['label']} / {LABELS[metric]}: {e['note']}")
-            out.append(f"| {codec} | " + " | ".join(cells) + " |")
-    if notes:
-        out += [""] + [f"- {n}" for n in sorted(set(notes))]
-    return out
+            columns = [
+                (f"vs {entries[k]['label']} / {LABELS[metric]}", tables[k].get(codec, {}).get(metric, {})) for k in keys
+            ]
+            out.append(_bd_row(codec, columns, notes))
+    return out + _notes(notes)
 
 
 def _unreached_markdown(doc: dict) -> list[str]:
@@ -159,9 +163,9 @@ def markdown_report(doc: dict) -> str:
             continue
         for r in rows:
             out.append(
-                f"| {codec} | {r['setting']:g} | {_cell(r['bpp'], '.4f')} | {_cell(r['psnr'])} | "
-                f"{_cell(r['ms_ssim'], '.4f')} | {_cell(r['object_psnr'])} | "
-                f"{_cell(r['background_psnr'])} | {_cell(r['object_ms_ssim'], '.4f')} | "
+                f"| {codec} | {r['setting']:g} | {format_value(r['bpp'], '.4f')} | {format_value(r['psnr'])} | "
+                f"{format_value(r['ms_ssim'], '.4f')} | {format_value(r['object_psnr'])} | "
+                f"{format_value(r['background_psnr'])} | {format_value(r['object_ms_ssim'], '.4f')} | "
                 f"{r['n_reached']}/{r['n']} |"
             )
     out += [
@@ -178,8 +182,8 @@ def markdown_report(doc: dict) -> str:
     ]
     for codec, s in doc["speed"].items():
         out.append(
-            f"| {codec} | {_cell(s['encode_s'], '.3f')} | {_cell(s['decode_s'], '.3f')} | "
-            f"{_cell(s.get('point_cpu_s'), '.2f')} |"
+            f"| {codec} | {format_value(s['encode_s'], '.3f')} | {format_value(s['decode_s'], '.3f')} | "
+            f"{format_value(s.get('point_cpu_s'), '.2f')} |"
         )
     out += ["", "## Plots", ""]
     for m in metrics:

@@ -91,6 +91,6 @@ def run_point(task: dict) -> dict:
         )
     except ObicError as exc:
         record["error"] = str(exc)
-    except Exception as exc:  # a codec library failing on one image must not stop the run
+    except Exception as exc:  # noqa: BLE001 — a codec library failing on one image must not stop the run
         record["error"] = f"{type(exc).__name__}: {exc}"
     return record

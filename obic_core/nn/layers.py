@@ -61,6 +61,8 @@ class CheckerboardConv(nn.Conv2d):
     expected to hold decoded anchors and zeros elsewhere.
     """
 
+    tap_mask: torch.Tensor  # a registered buffer (1, 1, k, k): 1 on the taps the kernel may use
+
     def __init__(self, in_ch: int, out_ch: int, kernel: int = 5) -> None:
         super().__init__(in_ch, out_ch, kernel, padding=kernel // 2)
         mask = torch.zeros(kernel, kernel)
@@ -75,7 +77,7 @@ class CheckerboardConv(nn.Conv2d):
         return F.conv2d(x, self.weight * self.tap_mask.to(self.weight.dtype), self.bias, padding=self.padding)
 
 
-def anchor_mask(height: int, width: int, device: torch.device | None = None) -> torch.Tensor:
+def anchor_mask(height: int, width: int, *, device: torch.device | None = None) -> torch.Tensor:
     """1 at anchor positions ((row + col) even), 0 elsewhere; shape (1, 1, H, W)."""
     rows = torch.arange(height, device=device).view(-1, 1)
     cols = torch.arange(width, device=device).view(1, -1)

@@ -21,9 +21,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from obic_core.masking import hyper_mask
-from obic_core.nn.entropy import SCALE_MIN, FactorizedDensity, gaussian_likelihood
-from obic_core.nn.layers import GDN, CheckerboardConv, anchor_mask, conv, deconv
+from obic_core.nn.layer_codec import LayerCodec, ste_round
+from obic_core.nn.layers import GDN, conv, deconv
 from obic_core.rules import DISTORTION_WEIGHT, RATE_RATIO, rate_weight
 
 LAYERS = ("object", "background")
@@ -41,59 +40,6 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def ste_round(x: torch.Tensor) -> torch.Tensor:
-    """Round in the forward pass, identity gradient in the backward pass."""
-    return x + (torch.round(x) - x).detach()
-
-
-class LayerCodec(nn.Module):
-    """Hyper codec + checkerboard context + entropy parameters for one layer."""
-
-    def __init__(self, M: int, Nh: int) -> None:
-        super().__init__()
-        self.h_a = nn.Sequential(
-            conv(M, Nh, 3, 1),
-            nn.LeakyReLU(inplace=True),
-            conv(Nh, Nh, 5, 2),
-            nn.LeakyReLU(inplace=True),
-            conv(Nh, Nh, 5, 2),
-        )
-        self.h_s = nn.Sequential(
-            deconv(Nh, M, 5, 2),
-            nn.LeakyReLU(inplace=True),
-            deconv(M, M, 5, 2),
-            nn.LeakyReLU(inplace=True),
-            conv(M, 2 * M, 3, 1),
-        )
-        self.z_density = FactorizedDensity(Nh)
-        self.context = CheckerboardConv(M, 2 * M, 5)
-        self.params = nn.Sequential(
-            nn.Conv2d(4 * M, 3 * M, 1),
-            nn.LeakyReLU(inplace=True),
-            nn.Conv2d(3 * M, 2 * M, 1),
-            nn.LeakyReLU(inplace=True),
-            nn.Conv2d(2 * M, 2 * M, 1),
-        )
-
-    def entropy_parameters(self, hyper: torch.Tensor, ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        means, scales = self.params(torch.cat([hyper, ctx], dim=1)).chunk(2, dim=1)
-        return means, scales.abs().clamp_min(SCALE_MIN)
-
-    def checkerboard_parameters(
-        self, y_s: torch.Tensor, hyper: torch.Tensor, m_lat: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Means/scales for every position, anchors from the hyperprior only, non-anchors
-        also from the (rounded) anchors of this layer — exactly what the decoder can know."""
-        anchors = anchor_mask(*y_s.shape[-2:], device=y_s.device).to(y_s.dtype)
-        zeros = torch.zeros_like(hyper)
-        means_a, scales_a = self.entropy_parameters(hyper, zeros)
-        y_anchor = (ste_round(y_s - means_a) + means_a) * anchors * m_lat
-        means_n, scales_n = self.entropy_parameters(hyper, self.context(y_anchor))
-        means = anchors * means_a + (1 - anchors) * means_n
-        scales = anchors * scales_a + (1 - anchors) * scales_n
-        return means, scales
 
 
 class LearntOBIC(nn.Module):
@@ -165,8 +111,8 @@ class LearntOBIC(nn.Module):
         grid) so a loss can weigh each block's rate by its own quality. ``noise=False`` uses
         hard rounding everywhere: the estimate that the real file size is compared against.
         """
-        if q_map is None:
-            q_map = latent_mask * q_obj.view(-1, 1, 1, 1) + (1 - latent_mask) * q_bkg.view(-1, 1, 1, 1)
+        if q_map is None:  # then both layer qualities are given (see above)
+            q_map = latent_mask * q_obj.view(-1, 1, 1, 1) + (1 - latent_mask) * q_bkg.view(-1, 1, 1, 1)  # type: ignore[union-attr]
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
             y = self.g_a(x)
         return self.code_latents(y.float(), latent_mask, q_map, noise=noise, bf16=bf16)
@@ -193,19 +139,8 @@ class LearntOBIC(nn.Module):
         y_dec = torch.zeros_like(y)
         bits, bit_maps = {}, {}
         for name, m_lat in masks.items():
-            codec = self.codecs[name]
-            m_z = hyper_mask(m_lat)
-            z = codec.h_a(y_s * m_lat)
-            z_hat = z + torch.empty_like(z).uniform_(-0.5, 0.5) if noise else torch.round(z)
-            z_hat = z_hat * m_z
-            z_lik = codec.z_density.likelihood(z_hat)
-            hyper = codec.h_s(z_hat)
-            means, scales = codec.checkerboard_parameters(y_s, hyper, m_lat)
-            y_q = ste_round(y_s - means) + means
-            y_rate_in = y_s + torch.empty_like(y_s).uniform_(-0.5, 0.5) if noise else y_q
-            y_lik = gaussian_likelihood(y_rate_in, means, scales)
-            y_map = (-torch.log2(y_lik) * m_lat).sum(dim=1, keepdim=True)
-            z_map = (-torch.log2(z_lik) * m_z).sum(dim=1, keepdim=True)
+            out = self.codecs[name](y_s, m_lat, noise=noise)
+            y_q, y_map, z_map = out["y_q"], out["y_bits"], out["z_bits"]
             bit_maps[name] = {"y": y_map, "z": z_map}
             bits[name] = {"y": y_map.sum(dim=(1, 2, 3)), "z": z_map.sum(dim=(1, 2, 3))}
             y_dec = y_dec + y_q * m_lat

@@ -28,8 +28,17 @@ __all__ = [
 ]
 
 #: interactive correction tools (obic_core.segmentation.interactive, OpenCV): imported on first use
-_INTERACTIVE = {"Click", "ClickSession", "EdgeBrush", "Scissors", "click_segment", "parse_clicks", "polygon_fill",
-                "scissors_path", "smart_box"}
+_INTERACTIVE = {
+    "Click",
+    "ClickSession",
+    "EdgeBrush",
+    "Scissors",
+    "click_segment",
+    "parse_clicks",
+    "polygon_fill",
+    "scissors_path",
+    "smart_box",
+}
 
 
 def __getattr__(name: str):

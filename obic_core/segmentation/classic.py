@@ -60,7 +60,7 @@ def saliency_map(image: np.ndarray) -> np.ndarray:
     small, _ = _scale_to(image, SALIENCY_SIDE)
     bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
     maps = []
-    for algo in (cv2.saliency.StaticSaliencySpectralResidual_create(), cv2.saliency.StaticSaliencyFineGrained_create()):
+    for algo in (cv2.saliency.StaticSaliencySpectralResidual.create(), cv2.saliency.StaticSaliencyFineGrained.create()):
         ok, m = algo.computeSaliency(bgr)
         if ok:
             m = cv2.GaussianBlur(m.astype(np.float32), (0, 0), max(small.shape[:2]) / 40)
@@ -83,7 +83,9 @@ def _grabcut(image: np.ndarray, gc_mask: np.ndarray, iterations: int) -> np.ndar
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     m = gc_mask.copy()
     try:
-        cv2.grabCut(cv2.cvtColor(image, cv2.COLOR_RGB2BGR), m, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+        # (rect=None is what OpenCV expects with a mask; its stubs say a rectangle is required)
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        cv2.grabCut(bgr, m, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)  # type: ignore[call-overload]
     except cv2.error:  # degenerate colour statistics (e.g. a flat image)
         return None
     return np.isin(m, (cv2.GC_FGD, cv2.GC_PR_FGD))
@@ -166,6 +168,7 @@ def refine_mask(
         gc[inner > 0] = cv2.GC_FGD
         fallback = mask
     else:
+        assert rect is not None  # (one of the two was checked to be given above)
         x, y, rw, rh = (int(v) for v in rect)
         x0, y0 = max(0, min(W, x)), max(0, min(H, y))
         x1, y1 = max(0, min(W, x + rw)), max(0, min(H, y + rh))

@@ -94,6 +94,13 @@ def _check_mask(mask: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
     return mask.astype(bool)
 
 
+def _seed_radius(click: Click) -> float:
+    """The hard-seed radius of a click that has been applied (``_click_window`` settles it)."""
+    if click.radius is None:
+        raise AssertionError("a click's seed radius is used before the click was applied")
+    return click.radius
+
+
 def _disc(shape: tuple[int, int], cx: float, cy: float, r: float) -> np.ndarray:
     yy, xx = np.ogrid[: shape[0], : shape[1]]
     return (xx + 0.5 - cx) ** 2 + (yy + 0.5 - cy) ** 2 <= r * r
@@ -220,7 +227,7 @@ def _seed_labels(
         ring[0], ring[-1], ring[:, 0], ring[:, -1] = not top, not bottom, not left, not right
     gc[ring] = np.where(msmall[ring], cv2.GC_FGD, cv2.GC_BGD)
     for c in seeds:
-        d = _disc(gc.shape, (c.x - x0) * s, (c.y - y0) * s, max(0.75, c.radius * s))
+        d = _disc(gc.shape, (c.x - x0) * s, (c.y - y0) * s, max(0.75, _seed_radius(c) * s))
         gc[d] = cv2.GC_FGD if c.positive else cv2.GC_BGD
     return gc
 
@@ -231,9 +238,12 @@ def _apply_click(
     """The mask after ``click`` (with ``history``'s discs held), and the click with its radius set."""
     h, w = mask.shape
     click, dist, half, (x0, y0, x1, y1) = _click_window(mask, click)
-    seeds = [
-        c for c in (*history, click) if x0 - c.radius <= c.x < x1 + c.radius and y0 - c.radius <= c.y < y1 + c.radius
-    ]
+
+    def reaches_window(c: Click) -> bool:
+        r = _seed_radius(c)
+        return x0 - r <= c.x < x1 + r and y0 - r <= c.y < y1 + r
+
+    seeds = [c for c in (*history, click) if reaches_window(c)]
     crop, mcrop = image[y0:y1, x0:x1], mask[y0:y1, x0:x1]
     ch, cw = mcrop.shape
     s = min(1.0, CLICK_WORK_SIDE / max(ch, cw))
@@ -259,14 +269,14 @@ def _apply_click(
         res = _snap_up(res, crop)
     # take only what flips towards the click's label and touches the click
     flip = res == click.positive
-    flip[_disc(flip.shape, click.x - x0, click.y - y0, click.radius)] = True
+    flip[_disc(flip.shape, click.x - x0, click.y - y0, _seed_radius(click))] = True
     _, comp = cv2.connectedComponents(flip.astype(np.uint8), connectivity=8)
     region = comp == comp[min(ch - 1, int(click.y - y0)), min(cw - 1, int(click.x - x0))]
     out = mask.copy()
     window = out[y0:y1, x0:x1]
     window[region] = click.positive
     for c in seeds:  # earlier click discs hold (outside this window nothing changed)
-        window[_disc((ch, cw), c.x - x0, c.y - y0, c.radius)] = c.positive
+        window[_disc((ch, cw), c.x - x0, c.y - y0, _seed_radius(c))] = c.positive
     return out, click
 
 
@@ -280,7 +290,8 @@ def _fit_gmm(pixels: np.ndarray, k: int = 5) -> np.ndarray | None:
     k = max(1, min(k, len(px) // 8))
     if k > 1:
         crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 0.5)
-        _, lab, _ = cv2.kmeans(px, k, None, crit, 1, cv2.KMEANS_PP_CENTERS)
+        # (OpenCV takes bestLabels=None and allocates them; its stubs say a matrix is required)
+        _, lab, _ = cv2.kmeans(px, k, None, crit, 1, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
         lab = lab.ravel()
     else:
         lab = np.zeros(len(px), np.int32)
@@ -324,7 +335,7 @@ def _local_cut(
     same = np.zeros(gc.shape, bool)
     for c in seeds:
         if c.positive == label:
-            same |= _disc(gc.shape, (c.x - x0) * s, (c.y - y0) * s, max(0.75, c.radius * s))
+            same |= _disc(gc.shape, (c.x - x0) * s, (c.y - y0) * s, max(0.75, _seed_radius(c) * s))
     far = wrong & ~_disc(gc.shape, lx, ly, FAR_SCALE * rho)
     if far.sum() < 20:
         far = wrong & ~near
@@ -338,7 +349,8 @@ def _local_cut(
     g[free & near] = cv2.GC_PR_FGD if label else cv2.GC_PR_BGD
     fgd, bgd = (m_label, m_other) if label else (m_other, m_label)
     try:
-        cv2.grabCut(small, g, None, bgd, fgd, 1, cv2.GC_EVAL_FREEZE_MODEL)
+        # (rect=None is what OpenCV expects with a mask; its stubs say a rectangle is required)
+        cv2.grabCut(small, g, None, bgd, fgd, 1, cv2.GC_EVAL_FREEZE_MODEL)  # type: ignore[call-overload]
     except cv2.error:  # a degenerate model (e.g. a flat window)
         return None
     return np.isin(g, (cv2.GC_FGD, cv2.GC_PR_FGD))
@@ -369,6 +381,7 @@ def smart_box(
     x0, y0, x1, y1 = max(0, x), max(0, y), min(W, x + rw), min(H, y + rh)
     if x1 - x0 < 2 or y1 - y0 < 2:
         raise ObicInputError(f"box {tuple(rect)} has no area inside the {W}×{H} image")
+    cv2.setRNGSeed(0)  # GrabCut's k-means draws from OpenCV's global RNG: the same box, the same mask
     inside = refine_mask(image, rect=(x0, y0, x1 - x0, y1 - y0))
     out = np.zeros((H, W), bool) if clear_outside else base.copy()
     out[y0:y1, x0:x1] = inside[y0:y1, x0:x1]
@@ -427,7 +440,7 @@ class Scissors:
         )
         self._bgr = cv2.cvtColor(small, cv2.COLOR_RGB2BGR)
         self.reach = int(reach)
-        self._tool = None
+        self._tool: cv2.segmentation.IntelligentScissorsMB | None = None
         self._origin = (0, 0)
         self._crop = (0, 0, 0, 0)
         self.anchor: tuple[int, int] | None = None

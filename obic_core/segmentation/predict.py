@@ -3,8 +3,9 @@
 The network is loaded on first use and cached (one per weight path), so importing this module
 or opening the app costs nothing; the GUI calls :func:`predict_mask` on its worker thread.
 "auto" follows the measurements that ``bench/seg_eval.py --update-card`` records in the
-model card: the network (optionally followed by GrabCut refine) is used only when its
-validation IoU beat saliency + GrabCut; missing, unreadable or unmeasured weights fall back
+model card (``evaluation.methods[m].iou``, the IoU on a source the network was not trained
+on): the network (optionally followed by GrabCut refine) is used only when it beat
+saliency + GrabCut; missing, unreadable or unmeasured weights fall back
 to the weight-free predictor, so a mask is always proposed.
 """
 

@@ -9,19 +9,14 @@ import sys
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="obic train", description="train the codec or the segmenter")
     sub = p.add_subparsers(dest="what", required=True)
-    from obic_core.train import codec_loop
+    from obic_core.train import codec_loop, seg_loop
 
     c = sub.add_parser("codec", help="train the LearntOBIC codec")
     codec_loop.add_arguments(c)
     c.set_defaults(func=codec_loop.run)
-    try:
-        from obic_core.train import seg_loop
-    except ImportError:
-        seg_loop = None
-    if seg_loop is not None:
-        s = sub.add_parser("seg", help="train the DeepLab segmentation network")
-        seg_loop.add_arguments(s)
-        s.set_defaults(func=seg_loop.run)
+    s = sub.add_parser("seg", help="train the DeepLab segmentation network")
+    seg_loop.add_arguments(s)
+    s.set_defaults(func=seg_loop.run)
     return p
 
 

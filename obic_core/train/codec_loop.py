@@ -24,6 +24,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -133,7 +134,7 @@ def weighted_bpp(out: dict, npx: int) -> tuple[torch.Tensor, torch.Tensor]:
     """
     a_y = rate_weight(out["q_map"])
     a_z = F.avg_pool2d(a_y, HYPER_STRIDE)
-    weighted = total = 0
+    weighted = total = torch.zeros((), device=a_y.device)  # 0-dim: takes the bits' dtype and shape
     for maps in out["bit_maps"].values():
         weighted = weighted + (a_y * maps["y"]).sum(dim=(1, 2, 3)) + (a_z * maps["z"]).sum(dim=(1, 2, 3))
         total = total + maps["y"].sum(dim=(1, 2, 3)) + maps["z"].sum(dim=(1, 2, 3))
@@ -179,7 +180,7 @@ def validate(
     model.eval()
     x = images.to(device)
     full = torch.ones(x.shape[0], 1, x.shape[2] // 16, x.shape[3] // 16, device=device)
-    res = {}
+    res: dict[str, Any] = {}
     score = 0.0
     for q in (0.0, 0.5, 1.0):
         qt = torch.full((x.shape[0],), q, device=device)
@@ -219,11 +220,12 @@ def run(args: argparse.Namespace) -> None:
     bf16 = not args.no_bf16 and fast_bf16(device)
     log.info("transforms in %s on %s", "bf16 autocast" if bf16 else "fp32", device)
     config = ModelConfig(N=args.N, M=args.M, Nh=args.Nh)
-    model = LearntOBIC(config).to(device).to(memory_format=torch.channels_last)
+    # (Module.to takes memory_format; torch's stubs for it do not say so)
+    model = LearntOBIC(config).to(device).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     run_dir = args.run_dir
     last = run_dir / "last.safetensors"
-    meta = {"step": 0, "wall_s": 0.0, "best_score": None, "history": []}
+    meta: dict[str, Any] = {"step": 0, "wall_s": 0.0, "best_score": None, "history": []}
     if args.resume and last.exists():
         meta = load_checkpoint(last, model, opt)
         log.info("resumed from %s at step %d (%.1f min trained)", last, meta["step"], meta["wall_s"] / 60)
@@ -300,6 +302,7 @@ def run(args: argparse.Namespace) -> None:
         vals = {k: v.item() for k, v in terms.items()}
         ema = vals if ema is None else {k: 0.98 * ema[k] + 0.02 * vals[k] for k in vals}
         if rank == 0:
+            assert writer is not None and csv_file is not None  # rank 0 opened the log
             bar.update(1)
             bar.set_postfix(
                 loss=f"{ema['loss']:.3f}", bpp=f"{ema['bpp']:.3f}", d=f"{ema['d']:.4f}", lr=f"{lr:.1e}", refresh=False
@@ -332,6 +335,7 @@ def run(args: argparse.Namespace) -> None:
                 checkpoint()
                 t_ckpt = time.time()
     if rank == 0:
+        assert csv_file is not None
         checkpoint()
         csv_file.close()
         bar.close()

@@ -1,8 +1,9 @@
 """`obic train seg`: the resumable training loop of the DeepLab object/background segmenter.
 
-Trained from scratch (no pretrained weights can be fetched here) on every image/mask pair
-folder given with ``--data``; the committed validation split (resources/splits/masks_val.txt)
-is never trained on and is what the in-loop IoU is measured on. Budget reasoning (a 2-core
+Trained from scratch or warm-started (``--init-from``; no pretrained weights can be fetched
+here) on every image/mask pair folder given with ``--data``; the committed validation split
+(resources/splits/masks_val.txt) is never trained on and is what the in-loop IoU (and the
+choice of the exported step) is measured on. Budget reasoning (a 2-core
 CPU shared with the codec run) is in bench/segmentation.md: one thread, bf16 autocast and
 channels_last, 160 px crops of images stored at 224 px on the long side, width 0.5.
 
@@ -459,6 +460,7 @@ def run(args: argparse.Namespace) -> None:
             snapshot(model, run_dir / f"snap_{step:06d}.safetensors", config, meta["history"][-1])
             if v["iou"] is not None and (meta["best_iou"] is None or v["iou"] > meta["best_iou"]):
                 meta["best_iou"] = v["iou"]
+                meta["wall_s"] = wall()  # the card's wall time is that of the exported step
                 export(model, config, args, meta, {**v, "sources": per}, len(train))
             checkpoint()
             t_ckpt = time.time()

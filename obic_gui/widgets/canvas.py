@@ -35,6 +35,7 @@ class Tool(enum.Enum):
     CLICK = "click"  # these three live in smart_tools.SmartTools
     POLYGON = "polygon"
     SCISSORS = "scissors"
+    QUALITY = "quality"  # quality brush / gradient / fill: widgets.quality_tools.QualityTools
 
 
 class MaskCanvas(ImageView):

@@ -49,7 +49,8 @@ class CompareEntry:
     key: str  # "original", "obic", "hevc", ...
     title: str
     image: QImage
-    caption: str  # rich text, two lines
+    caption: str  # rich text, two lines (three with a size flag)
+    flagged: bool = False  # not at the OBIC file's size (see size_flag)
 
 
 WARN = "#ffb454"
@@ -61,7 +62,7 @@ def size_flag(fig: CodecFigures, reference_bytes: int | None) -> str | None:
         return None
     gap = size_gap(fig.bytes, reference_bytes)
     if is_size_miss(gap):
-        return f"⚠ {describe_miss(gap)} (same size = within {tolerance_text()})"
+        return f"⚠ {describe_miss(gap)}"
     return None
 
 
@@ -250,6 +251,11 @@ class CompareView(QWidget):
         bar.addWidget(self.right_label)
         bar.addWidget(self.right_combo)
         bar.addStretch(1)
+        # the tolerance, said once where the flags are (each flagged caption says by how much)
+        self.flag_hint = QLabel(f"⚠ = file size not within {tolerance_text()} of the OBIC file's")
+        self.flag_hint.setStyleSheet(f"color: {WARN}")
+        self.flag_hint.hide()
+        bar.addWidget(self.flag_hint)
         self.stale = QLabel("The mask changed since this encode — press Encode to update.")
         self.stale.setObjectName("warning")
         self.stale.hide()
@@ -360,6 +366,7 @@ class CompareView(QWidget):
         if right is not None:
             self.right_combo.setCurrentIndex(keys.index(right))
         self.split_view.set_image(None)
+        self.flag_hint.setVisible(any(e.flagged for e in entries))
         self._update_split()
         self._show_mode()
 

@@ -21,6 +21,9 @@ WHEEL_STEP = 1.25
 BACKGROUND = QColor(38, 40, 44)
 
 
+_FILTERED = frozenset((QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ApplicationDeactivate))
+
+
 class SpacePan(QObject):
     """Space held while the pointer is over an image view pans it, wherever the keyboard focus is.
 
@@ -50,21 +53,20 @@ class SpacePan(QObject):
     def _view_under_pointer(self) -> ImageView | None:
         if QApplication.activePopupWidget() is not None:
             return None  # an open menu or combo list owns the keyboard
+        # the topmost widget under the pointer: a view hidden behind another window is not it
+        w = QApplication.widgetAt(QCursor.pos())
+        while w is not None and not (isinstance(w, ImageView) and w in self.views):
+            w = w.parentWidget()
+        if w is None or not w.isVisible():
+            return None
         modal = QApplication.activeModalWidget()
-        pos = QCursor.pos()
-        for v in list(self.views):
-            try:
-                if not v.isVisible() or (modal is not None and modal is not v.window()):
-                    continue
-                if v.rect().contains(v.mapFromGlobal(pos)):
-                    return v
-            except RuntimeError:  # deleted on the C++ side
-                continue
-        return None
+        if modal is not None and modal is not w.window():
+            return None  # a dialog is open: Space is its business
+        return w
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         kind = event.type()
-        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ApplicationDeactivate):
+        if kind not in _FILTERED:  # every event of the app passes here: leave the rest at once
             return False
         if kind == QEvent.Type.ApplicationDeactivate:  # the key-up would never arrive
             for v in list(self.views):

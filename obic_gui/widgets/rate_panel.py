@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from obic_core.rules import ALL_CODECS
 from obic_gui.quality import DEFAULT_COMPARE, RateSettings, codec_label, effective_lambda, rate_weight
 from obic_gui.style import icon
+from obic_gui.widgets.effort_control import EffortControl
 
 #: what OBIC can be compared with: core's codec list, less OBIC itself
 COMPARABLE = tuple(c for c in ALL_CODECS if c != "obic")
@@ -100,6 +101,8 @@ class RatePanel(QWidget):
         self.background_q = QualitySlider("Background quality", 0.25)
         rl.addWidget(self.object_q)
         rl.addWidget(self.background_q)
+        self.effort = EffortControl()  # fast / default / max (issue 15)
+        rl.addWidget(self.effort)
         target_row = QHBoxLayout()
         self.target_label = QLabel("Target")
         self.target = QDoubleSpinBox()
@@ -192,6 +195,7 @@ class RatePanel(QWidget):
             w.changed.connect(self.settings_changed)
         self.target.valueChanged.connect(self.settings_changed)
         self.device.currentIndexChanged.connect(self.settings_changed)
+        self.effort.changed.connect(self.settings_changed)
         self._update_mode()
 
     # -- settings --------------------------------------------------------------------------
@@ -208,6 +212,7 @@ class RatePanel(QWidget):
             target_bpp=self.target.value() if self.by_target.isChecked() else None,
             device=self.device.currentData() or "auto",
             codecs=tuple(n for n, b in self.codec_boxes.items() if b.isChecked()),
+            effort=self.effort.value(),
         )
 
     def set_settings(self, s: RateSettings) -> None:
@@ -221,6 +226,7 @@ class RatePanel(QWidget):
             self.device.setCurrentIndex(i)
         for name, box in self.codec_boxes.items():
             box.setChecked(name in s.codecs)
+        self.effort.set_value(s.effort)
 
     def set_devices(self, devices: list[str]) -> None:
         current = self.device.currentData() or "auto"

@@ -16,6 +16,7 @@ Each finished edit — one click, one closed polygon, one closed scissors outlin
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
@@ -104,7 +105,7 @@ class SmartTools(QObject):
         return self.box_mode == "clear"
 
     # -- events ----------------------------------------------------------------------------
-    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt's name)
+    def eventFilter(self, obj, event) -> bool:  # (Qt's name)
         t = event.type()
         if t == QEvent.Type.Wheel:
             return self._wheel(event)
@@ -222,8 +223,6 @@ class SmartTools(QObject):
     # -- click to segment ------------------------------------------------------------------
     def click(self, x: float, y: float, positive: bool = True, new_object: bool = False) -> bool:
         """Apply one click at image point (x, y); one undo step. False when nothing changed."""
-        import time
-
         from obic_core.errors import ObicInputError
         from obic_core.segmentation.interactive import ClickSession
 
@@ -294,7 +293,7 @@ class SmartTools(QObject):
         """Close the polygon / outline being drawn and fill it (one undo step)."""
         from obic_core.segmentation.interactive import polygon_fill
 
-        if not self.in_progress:
+        if not self.in_progress or not self._can_edit():  # (refused: the outline stays, to close later)
             return False
         points, tool, value = list(self._points), self._tool, self._value
         if tool == SCISSORS and self._scissors is not None and len(points) > 1:

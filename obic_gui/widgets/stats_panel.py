@@ -81,9 +81,9 @@ COLUMNS = (
     "bpp",
     "PSNR",
     "MS-SSIM",
-    "Object PSNR",
-    "Background PSNR",
-    "Object MS-SSIM",
+    "Obj. PSNR",
+    "Bkg. PSNR",
+    "Obj. MS-SSIM",
     "Encode",
     "Decode",
     "Size vs OBIC",
@@ -91,8 +91,8 @@ COLUMNS = (
 )
 QUALITY_NOTE = (
     "Quality setting is each codec's own knob, on its own scale: OBIC q per layer in [0, 1] "
-    "(object · background), JPEG, WebP, AVIF, JPEG XL (libjxl) and HEVC (libheif) 0–100, JPEG 2000 the rate "
-    "OpenJPEG aims at, in bpp."
+    "(obj = object, bkg = background), JPEG, WebP, AVIF, JPEG XL (libjxl) and HEVC (libheif) 0–100, "
+    "JPEG 2000 the rate OpenJPEG aims at, in bpp. Obj. / Bkg. PSNR: inside / outside the mask."
 )
 
 

@@ -17,7 +17,9 @@ from obic_gui.results import (
     EncodeOutcome,
     LayerBits,
     ProbeOutcome,
+    QualityMapBits,
     RDPoint,
+    SizeEstimate,
     StreamLayout,
     SweepOutcome,
 )
@@ -85,6 +87,8 @@ def encode_compare(
     cancel,
     weights=None,
     delay: float = 0.0,
+    quality_map=None,
+    effort="default",
 ):
     t0 = time.monotonic()
     while time.monotonic() - t0 < delay:
@@ -107,13 +111,24 @@ def encode_compare(
         object_quality,
         background_quality,
     )
+    if quality_map is not None:  # like a v2 file: the block map's size and min / mean / max
+        from obic_core import quality_map as qm
+
+        steps = qm.block_steps(quality_map)
+        st = qm.summary(steps)
+        layout.quality_map = QualityMapBits(int(steps.size // 8), st["min"], st["mean"], st["max"])
     figs = [_fig(c, image, round((1000 - 10 * i) * SIZE_RATIO.get(c, 1.0)), i) for i, c in enumerate(codecs)]
     figs[0].quality = (object_quality, background_quality)
     for f in figs[1:]:
         f.quality = 0.42 if f.codec in ("obic-single", "jpeg2000") else 42
+    notes = ["a fake note", f"effort {effort}"]
     return EncodeOutcome(
-        b"FAKE" + bytes(996), layout, figs, figs[0].bpp, object_quality, background_quality, device, ["a fake note"]
+        b"FAKE" + bytes(996), layout, figs, figs[0].bpp, object_quality, background_quality, device, notes
     )
+
+
+#: a fake .obic starting with this holds a quality map (like a v2 file): q 0.9 left, 0.1 right
+FAKE_V2 = b"FAKEV2"
 
 
 def decode_obic(data, layers, device, progress, cancel, weights=None):
@@ -126,7 +141,14 @@ def decode_obic(data, layers, device, progress, cancel, weights=None):
         w, h, len(data), 40, 20, {"object": LayerBits(500, 400, 100), "background": LayerBits(300, 250, 50)}
     )
     layout.object_quality, layout.background_quality = 0.7, 0.2
-    return DecodeOutcome(image, mask, tuple(layers), None, layout, 0.01)
+    steps = None
+    if bytes(data[: len(FAKE_V2)]) == FAKE_V2:
+        from obic_core.rules import grid_shape
+
+        rows, cols = grid_shape(h, w)
+        steps = np.where(np.arange(cols)[None, :] < cols // 2, 54, 6).repeat(rows, axis=0).astype(np.uint8)
+        layout.quality_map = QualityMapBits(12, 0.1, 0.5, 0.9)
+    return DecodeOutcome(image, mask, tuple(layers), None, layout, 0.01, quality_steps=steps)
 
 
 def sweep(image, mask, targets, codecs, object_quality, background_quality, device, progress, cancel, weights=None):
@@ -179,3 +201,28 @@ def leaks_a_foreign_object(progress, cancel):
     import fractions
 
     return fractions.Fraction(1, 3)
+
+
+#: what the fake estimator holds (like the worker's cached RateEstimator) and every call it got
+_ESTIMATE_KEY: tuple | None = None
+ESTIMATE_CALLS: list[dict] = []
+#: fake bytes per block step: a block at step k costs (1 + k) * BITS_PER_STEP bits
+BITS_PER_STEP = 4.0
+#: seconds each fake estimate takes (tests raise it to have requests arrive while one runs)
+ESTIMATE_DELAY = 0.0
+
+
+def estimate_size(key, image, mask, steps, device, progress, cancel, weights=None):
+    """A size that grows with every block's quality; ``missing`` when the image was never sent."""
+    global _ESTIMATE_KEY
+    ESTIMATE_CALLS.append({"key": key, "sent_image": image is not None, "steps": np.array(steps)})
+    if tuple(key) != _ESTIMATE_KEY:
+        if image is None:
+            return SizeEstimate(0, {}, 0, None, missing=True)
+        _ESTIMATE_KEY = tuple(key)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < ESTIMATE_DELAY and not cancel():
+        time.sleep(0.005)
+    bits = (1.0 + np.asarray(steps, np.float64)) * BITS_PER_STEP
+    total = int(round(bits.sum() / 8)) + 80
+    return SizeEstimate(total, {"object": bits.sum() / 16, "background": bits.sum() / 16}, 80, bits.astype(np.float32))

@@ -326,7 +326,7 @@ def test_real_sizes_are_flagged_and_quality_settings_have_scales(qtbot, real_win
         assert ("⚠" in " ".join(row)) == miss, f"{f.codec}: {row}"
     q_col = next(i for i, h in enumerate(header) if h.startswith("Quality"))
     quality = {k: v[q_col] for k, v in rows.items()}
-    assert quality["OBIC"] == f"object {out.object_quality:.2f} · background {out.background_quality:.2f} (0–1)"
+    assert quality["OBIC"] == f"obj {out.object_quality:.2f} · bkg {out.background_quality:.2f} (0–1)"
     for name in ("WebP", "HEVC (x265)", "JPEG"):
         if name in quality:
             assert quality[name].endswith(" / 100"), quality[name]

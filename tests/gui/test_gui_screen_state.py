@@ -128,6 +128,8 @@ def test_size_misses_are_flagged_in_grid_split_and_table(qtbot, window):
     assert "⚠" in captions["webp"] and f"{abs(gap) * 100:.0f} % smaller" in captions["webp"]
     assert "⚠" not in captions["jpeg"] and "⚠" not in captions["obic"] and "⚠" not in captions["obic-single"]
     window.tabs.setCurrentIndex(TAB_COMPARE)
+    hint = window.compare.flag_hint
+    assert hint.isVisible() and f"±{SAME_SIZE_TOLERANCE * 100:.0f} %" in hint.text(), "the grid states the tolerance"
     window.compare.set_split_mode(True)
     window.compare.right_combo.setCurrentIndex(window.compare.right_combo.findData("webp"))
     assert "⚠" in window.compare.right_caption.text()
@@ -149,7 +151,7 @@ def test_target_mode_shows_the_qualities_actually_used(qtbot, window):
     assert shown, "the Encode panel shows the qualities the target search chose"
     assert "0.250 bpp" in shown[0]
     row = table_row(window.stats, "OBIC")
-    assert row["Quality"] == f"object {used_obj:.2f} · background {used_bkg:.2f} (0–1)"
+    assert row["Quality"] == f"obj {used_obj:.2f} · bkg {used_bkg:.2f} (0–1)"
 
 
 def test_quality_column_gives_every_scale(qtbot, window):

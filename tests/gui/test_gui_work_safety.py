@@ -62,7 +62,11 @@ def test_space_elsewhere_keeps_its_meaning(qtbot, window):
     box.setFocus()
     qtbot.mouseMove(box, QPoint(4, 4))
     before = box.isChecked()
+    from PySide6.QtGui import QCursor
+    from obic_gui.widgets.image_view import SpacePan
+    print("DEBUG", QCursor.pos(), box.mapToGlobal(QPoint(4, 4)), QApplication.widgetAt(QCursor.pos()), box.isEnabled(), SpacePan._instance._view_under_pointer(), window.isActiveWindow(), QApplication.activeModalWidget(), QApplication.activePopupWidget())
     qtbot.keyClick(box, Qt.Key.Key_Space)
+    print("DEBUG after", box.isChecked(), before, window.canvas.space_held)
     assert box.isChecked() != before and not window.canvas.space_held
 
 
