@@ -397,7 +397,7 @@ def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) 
             "single layer, hard-rounded rate estimate",
             **val,
         },
-        "command": "obic train codec " + " ".join(sys.argv[2:] if sys.argv[1:2] == ["codec"] else sys.argv[1:]),
+        "command": "obic " + " ".join(sys.argv[1:]),
         "device": str(next(model.parameters()).device),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
