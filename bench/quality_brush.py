@@ -168,6 +168,9 @@ def measure(app, w, strokes: int) -> dict:
     w.encode()
     spin(app, lambda: done)
     real = w.doc.outcome.figure("obic").bytes
+    from obic_core import bitstream
+
+    model = bitstream.parse(w.doc.outcome.data)
     lat = [r["stroke_to_size_s"] for r in rows]
     work = [r["worker_estimate_s"] for r in rows]
     return {
@@ -183,6 +186,7 @@ def measure(app, w, strokes: int) -> dict:
         "target_s": TARGET_S,
         "target_met": statistics.median(lat) <= TARGET_S,
         "rapid_painting": rapid,
+        "weights": {"model_name": model.model_name, "model_id": model.model_id.hex()},
         "estimate_vs_encode": {
             "predicted_bytes": predicted,
             "encoded_bytes": real,
@@ -217,6 +221,8 @@ def screenshots(app, w, out_dir: Path) -> list[str]:
     w.actions["toggle_overlay"].setChecked(False)  # the heat map alone; the mask is the objects' outline
     f.panel.opacity.setValue(60)
     w.canvas.fit()
+    f.tools.clear_hover()  # no stray brush circle where the last scripted stroke ended
+    w.statusBar().clearMessage()
     spin(app, lambda: f.estimator.up_to_date)
     for _ in range(20):
         app.processEvents()

@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 
 from obic_core.errors import ObicCancelled
-from obic_core.rules import DISTORTION_WEIGHT, HYPER_STRIDE, MSE_TERM_WEIGHT, MSE_TOP_RATIO, rate_weight
+from obic_core.rules import DISTORTION_WEIGHT, EFFORTS, HYPER_STRIDE, MSE_TERM_WEIGHT, MSE_TOP_RATIO, rate_weight
 
 #: encode effort presets: name -> refinement steps (0 = the amortised latents of g_a)
 EFFORT_STEPS = {"fast": 0, "default": 0, "max": 32}
-EFFORTS = tuple(EFFORT_STEPS)
+assert tuple(EFFORT_STEPS) == EFFORTS
 MS_SSIM_MIN_SIDE = 161  # pytorch-msssim's 5 scales with an 11-tap window need > 160 px
 
 

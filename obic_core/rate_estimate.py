@@ -20,6 +20,9 @@ from obic_core import quality_map as qm
 #: bytes the container and the range coder add beyond the symbols' information (measured mean
 #: on Kodak: header ≈ 73 B, each sub-stream's coder flush ≈ 4–8 B)
 CONTAINER_BYTES = 73
+#: per coded layer: its 4-byte hyper length, and the range coder's flush of two streams into
+#: whole 32-bit words (≈ 2 bytes each on average)
+LAYER_OVERHEAD_BYTES = 8
 
 
 @dataclass
@@ -83,7 +86,8 @@ class RateEstimator:
         per_layer = [np.unique(steps[m]) for m in (self.lat, ~self.lat) if m.any()]
         uniform = all(len(u) == 1 for u in per_layer)
         side = CONTAINER_BYTES + self._mask_bytes + (0 if uniform else len(bitstream.pack_quality_map(steps)))
-        total = side + int(round(sum(layer_bytes.values())))
+        coded = sum(1 for m in (self.lat, ~self.lat) if m.any())
+        total = side + coded * LAYER_OVERHEAD_BYTES + int(round(sum(layer_bytes.values())))
         return SizeEstimate(total, layer_bytes, side, block)
 
 

@@ -43,6 +43,8 @@ DISTORTION_WEIGHT = 64.0
 #: MSE by MSE_TERM_WEIGHT·MSE_TOP_RATIO^q (docs/training.md, session 4)
 MSE_TERM_WEIGHT = 1500.0
 MSE_TOP_RATIO = 2.0
+#: encode effort presets (obic_core.latent_refinement): max refines the latents at encode time
+EFFORTS = ("fast", "default", "max")
 #: qualities are stored on a 6-bit grid: q = k / 60, k = 0..60 (60 so the trained levels
 #: k/5 and the GUI's two-decimal sliders in steps of 0.05 fall exactly on it)
 QUALITY_STEPS = 60
@@ -107,7 +109,9 @@ def coded_mask(mask: np.ndarray) -> np.ndarray:
     A block is object when at least 1/16 of its 256 (padded) pixels are (integer count, so
     this numpy copy and the torch one in :mod:`obic_core.masking` agree exactly).
     """
-    padded = pad_edge(np.asarray(mask) > 0)
+    padded = pad_edge(np.asarray(mask) > 0).view(np.uint8)
     rows, cols = padded.shape[0] // LATENT_STRIDE, padded.shape[1] // LATENT_STRIDE
-    counts = padded.reshape(rows, LATENT_STRIDE, cols, LATENT_STRIDE).sum(axis=(1, 3))
+    # two narrow sums instead of one int64 sum: a 48 MP mask took 1.8 s the int64 way
+    blocks = padded.reshape(rows, LATENT_STRIDE, cols, LATENT_STRIDE)
+    counts = blocks.sum(axis=3, dtype=np.uint8).sum(axis=1, dtype=np.uint16)
     return counts >= OBJECT_BLOCK_THRESHOLD * LATENT_STRIDE * LATENT_STRIDE

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-Box = tuple[int, int, int, int]
+from obic_core import rules
 
-#: the codec decides "object" per 16×16 block (obic_core.masking); mirrored for display
-LATENT_STRIDE = 16
-#: obic_core.masking.OBJECT_BLOCK_THRESHOLD (that module imports torch); equal by test
-OBJECT_BLOCK_THRESHOLD = 1 / 16
+Box = tuple[int, int, int, int]
 
 
 def clip_box(box: Box, shape: tuple[int, int]) -> Box | None:
@@ -109,19 +106,13 @@ def changed_box(before: np.ndarray, after: np.ndarray) -> Box | None:
 
 
 def coded_mask(mask: np.ndarray) -> np.ndarray:
-    """The mask as the codec will see it: a 16×16 block is object when ≥ 1/16 of it is.
-
-    Mirrors obic_core.masking's rule (edge-replicated padding to a multiple of 64, block
-    average ≥ OBJECT_BLOCK_THRESHOLD) without torch, so the canvas can show what will really
-    be coded.
-    """
+    """The mask as the codec will see it, at pixel resolution: the block rule of
+    :func:`obic_core.rules.coded_mask` (torch-free), each block spread over its 16×16 pixels."""
     h, w = mask.shape
-    pad, s = 64, LATENT_STRIDE
-    ph, pw = -(-h // pad) * pad, -(-w // pad) * pad
-    padded = np.pad(mask.astype(np.uint8), ((0, ph - h), (0, pw - w)), mode="edge")
-    counts = padded.reshape(ph // s, s, pw // s, s).sum(axis=(1, 3), dtype=np.int32)
-    blocks = counts >= round(OBJECT_BLOCK_THRESHOLD * s * s)  # in integers
-    full = np.broadcast_to(blocks[:, None, :, None], (ph // s, s, pw // s, s)).reshape(ph, pw)
+    blocks = rules.coded_mask(mask)
+    s = rules.LATENT_STRIDE
+    rows, cols = blocks.shape
+    full = np.broadcast_to(blocks[:, None, :, None], (rows, s, cols, s)).reshape(rows * s, cols * s)
     return full[:h, :w]
 
 

@@ -1,28 +1,14 @@
 """Pure helpers for showing rate settings and figures (no Qt, no torch).
 
-The rate panel shows the loss weight a(q) = 512^(1−q) that a quality slider selects. The
-formula lives in ``obic_core.nn.model.rate_weight``, but that module imports torch, which
-the GUI process never does; the two are kept equal by a test.
+The rate panel shows the loss weight a(q) = 512^(1−q) that a quality slider selects; the
+formula and the effort presets come from the torch-free :mod:`obic_core.rules`.
 """
 
 from __future__ import annotations
 
 import math
 
-#: a(0) / a(1): the span of rate weights the gain units were trained on
-RATE_RATIO = 512.0
-#: the codec's fixed distortion weight (λ_eff = DISTORTION_WEIGHT / a)
-DISTORTION_WEIGHT = 64.0
-
-
-def rate_weight(q: float) -> float:
-    """Rate weight of the training loss for quality ``q`` in [0, 1]: a(q) = 512^(1−q)."""
-    return RATE_RATIO ** (1.0 - float(q))
-
-
-def effective_lambda(q: float) -> float:
-    """Distortion/rate trade-off that quality ``q`` corresponds to (higher = more bits)."""
-    return DISTORTION_WEIGHT / rate_weight(q)
+from obic_core.rules import DISTORTION_WEIGHT, EFFORTS, RATE_RATIO, effective_lambda, rate_weight  # noqa: F401
 
 
 def _finite(x: float | None) -> bool:
@@ -177,11 +163,6 @@ def fmt_quality(codec: str, q) -> str:
     if codec == "jpegxl":
         return f"{float(q):.1f} / 100"
     return f"{float(q):.3g}"
-
-
-#: the encoder's effort presets (``obic_core.latent_refinement.EFFORTS``, which imports torch;
-#: kept equal by a test): max refines the latents at encode time, same decoder and format
-EFFORTS = ("fast", "default", "max")
 
 
 class RateSettings:

@@ -193,8 +193,19 @@ class QualityModel(QObject):
         return self._push(text, box, old.copy(), new.copy())
 
     # -- whole-map edits ---------------------------------------------------------------------
-    def set_levels(self, levels: np.ndarray, text: str, region: np.ndarray | None = None, merge_id: int = -1) -> bool:
-        """Replace the map (inside ``region`` when given) by ``levels`` (H, W uint8) as one undo step."""
+    def set_levels(
+        self,
+        levels: np.ndarray,
+        text: str,
+        region: np.ndarray | None = None,
+        merge_id: int = -1,
+        box: Box | None = None,
+    ) -> bool:
+        """Replace the map (inside ``region`` when given) by ``levels`` (H, W uint8) as one undo step.
+
+        ``box`` (holding every pixel that may change) fixes the stored region, so consecutive
+        edits with the same ``merge_id`` cover the same box and merge into one step.
+        """
         if self.doc.mask is None or levels.shape != self.doc.shape:
             return False
         current = None if self.layer is None else self.layer.pixels
@@ -202,9 +213,10 @@ class QualityModel(QObject):
         new = levels if region is None else np.where(region, levels, base).astype(np.uint8)
         if current is None:
             return self._push(text, self._full_box(), None, new, merge_id)
-        box = mask_ops.changed_box(current, new)
-        if box is None:
+        changed = mask_ops.changed_box(current, new)
+        if changed is None:
             return False
+        box = box or changed
         x0, y0, x1, y1 = box
         return self._push(text, box, current[y0:y1, x0:x1].copy(), new[y0:y1, x0:x1], merge_id)
 
@@ -278,7 +290,8 @@ class QualityModel(QObject):
         current = self.layer.pixels if self.layer is not None else self._new_layer().pixels
         levels = ql.label_levels(self.labels, current, label, q)
         name = "background" if label == 0 else f"object {label}"
-        return self.set_levels(levels, f"Quality of {name}", merge_id=MERGE_LABEL + label)
+        box = mask_ops.changed_box(np.zeros(self.labels.shape, bool), self.labels == label)
+        return self.set_levels(levels, f"Quality of {name}", merge_id=MERGE_LABEL + label, box=box)
 
     def label_qualities(self) -> list[float | None]:
         """Mean quality of each label 0..N as the map stands (what the sliders show)."""

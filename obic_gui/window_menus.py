@@ -316,6 +316,8 @@ class WindowMenus:
             ("Zoom", "mouse wheel (around the cursor)"),
             ("Fit / 100 %", "F / 1"),
             ("Mask overlay on/off", "O"),
+            ("Quality brush / gradient / fill", "Q / D / Shift+G"),
+            ("Quality map (heat map) on/off", "H"),
             ("Encode & compare", "Ctrl+Return"),
             ("Cancel", "Esc"),
             ("Tabs", "Ctrl+1 / Ctrl+2 / Ctrl+3"),

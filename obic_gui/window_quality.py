@@ -347,10 +347,10 @@ class QualityFeature(QObject):
     def _on_encoded(self) -> None:
         out = self.w.doc.outcome
         qmap = getattr(getattr(out, "layout", None), "quality_map", None)
-        if qmap is not None:
-            self.w.rate.set_stage(
-                f"Done — .obic v2 with its quality map ({qmap.bytes:,} B, q {qmap.min:.2f}–{qmap.max:.2f})"
-            )
+        if qmap is not None:  # said beside the window's own "Done — compared with …"
+            done = self.w.rate.stage.text()
+            span = f"q {qmap.min:.2f}–{qmap.max:.2f}"
+            self.w.rate.set_stage(f"{done} · .obic v2 with a {qmap.bytes:,} B quality map ({span})")
 
     def _on_tab(self, index: int) -> None:
         self.dock.setVisible(self._dock_wanted and index == TAB_EDIT)

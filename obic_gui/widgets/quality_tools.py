@@ -113,7 +113,7 @@ class QualityTools(QObject):
         if t == QEvent.Type.MouseButtonRelease:
             return self._release(event)
         if t == QEvent.Type.Leave:
-            self._hover(None)
+            self.clear_hover()
         elif t in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and self._wants_key(event):
             event.accept()  # Esc cancels the gradient being dragged, not the window's job
             if t == QEvent.Type.KeyPress:
@@ -177,6 +177,10 @@ class QualityTools(QObject):
             self.overlay.update()
             return True
         return self.active and self.mode == FILL and not self.canvas.panning
+
+    def clear_hover(self) -> None:
+        """Forget the pointer (it left the canvas): no brush circle, no quality in the legend."""
+        self._hover(None)
 
     def _hover(self, pos: QPointF | None) -> None:
         old, self._mouse = self._mouse, pos

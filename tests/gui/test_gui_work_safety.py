@@ -7,7 +7,19 @@ from __future__ import annotations
 import numpy as np
 from guitest import WAIT_MS, answer_box
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QApplication, QFileDialog
+
+
+def _point_at(qtbot, widget, pos: QPoint) -> None:
+    """Move the pointer over ``widget`` (the window at the screen's corner: offscreen screens are small)."""
+    widget.window().move(0, 0)
+    QApplication.processEvents()
+    assert widget.isVisible(), f"{widget} is not on screen"
+    QCursor.setPos(widget.mapToGlobal(pos))
+    qtbot.mouseMove(widget, pos)
+    under = QApplication.widgetAt(QCursor.pos())
+    assert under is widget or widget.isAncestorOf(under), f"the pointer is over {under}, not {widget}"
 
 
 def _pan_drag(qtbot, canvas, start: QPoint, steps: int = 4) -> None:
@@ -26,8 +38,9 @@ def test_space_drag_pans_even_when_a_checkbox_has_the_focus(qtbot, window):
     qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))  # tick it: it takes focus
     assert QApplication.focusWidget() is box
     ticked, mask = box.isChecked(), doc.mask.copy()
-    start = QPoint(canvas.width() // 2, canvas.height() // 2)
-    qtbot.mouseMove(canvas, start)  # the pointer is over the canvas, the focus still on the box
+    start = canvas.to_widget(QPointF(140, 50)).toPoint()  # background: a drag that paints changes the mask
+    assert not doc.mask[50, 140]
+    _point_at(qtbot, canvas, start)  # the pointer is over the canvas, the focus still on the box
     centre = canvas.to_image(QPointF(start))
     focused = QApplication.focusWidget()
     qtbot.keyPress(focused, Qt.Key.Key_Space)
@@ -40,6 +53,17 @@ def test_space_drag_pans_even_when_a_checkbox_has_the_focus(qtbot, window):
     assert not canvas.space_held
 
 
+def test_space_over_the_canvas_never_toggles_the_focused_checkbox(qtbot, window):
+    box = window.rate.codec_boxes["webp"]
+    box.setFocus()
+    canvas = window.canvas
+    _point_at(qtbot, canvas, QPoint(canvas.width() // 3, canvas.height() // 3))
+    before = box.isChecked()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)  # tap Space (no drag)
+    assert box.isChecked() == before, "Space toggled the checkbox"
+    assert not canvas.space_held
+
+
 def test_space_over_the_canvas_never_presses_the_focused_encode_button(qtbot, window):
     started = []
     window.jobs.started.connect(lambda info: started.append(info.tag))
@@ -47,7 +71,7 @@ def test_space_over_the_canvas_never_presses_the_focused_encode_button(qtbot, wi
     button.setFocus()
     assert QApplication.focusWidget() is button
     canvas = window.canvas
-    qtbot.mouseMove(canvas, QPoint(canvas.width() // 3, canvas.height() // 3))
+    _point_at(qtbot, canvas, QPoint(canvas.width() // 3, canvas.height() // 3))
     qtbot.keyPress(button, Qt.Key.Key_Space)
     held = canvas.space_held
     qtbot.keyRelease(button, Qt.Key.Key_Space)
@@ -58,15 +82,11 @@ def test_space_over_the_canvas_never_presses_the_focused_encode_button(qtbot, wi
 
 def test_space_elsewhere_keeps_its_meaning(qtbot, window):
     """Away from the canvas Space still ticks the focused checkbox (keyboard users need it)."""
-    box = window.rate.codec_boxes["jpeg"]
+    box = window.tools.show_overlay  # in the left dock: on the small offscreen screen
     box.setFocus()
-    qtbot.mouseMove(box, QPoint(4, 4))
+    _point_at(qtbot, box, QPoint(4, 4))
     before = box.isChecked()
-    from PySide6.QtGui import QCursor
-    from obic_gui.widgets.image_view import SpacePan
-    print("DEBUG", QCursor.pos(), box.mapToGlobal(QPoint(4, 4)), QApplication.widgetAt(QCursor.pos()), box.isEnabled(), SpacePan._instance._view_under_pointer(), window.isActiveWindow(), QApplication.activeModalWidget(), QApplication.activePopupWidget())
     qtbot.keyClick(box, Qt.Key.Key_Space)
-    print("DEBUG after", box.isChecked(), before, window.canvas.space_held)
     assert box.isChecked() != before and not window.canvas.space_held
 
 
