@@ -36,13 +36,13 @@ def grow_box(box: Box, by: int, shape: tuple[int, int]) -> Box | None:
     return clip_box((box[0] - by, box[1] - by, box[2] + by, box[3] + by), shape)
 
 
-def paint_segment(
-    mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], radius: float, value: bool
-) -> Box | None:
-    """Set every pixel within ``radius`` of the segment p0–p1 (a capsule) to ``value``.
+def capsule(
+    shape: tuple[int, int], p0: tuple[float, float], p1: tuple[float, float], radius: float
+) -> tuple[Box, np.ndarray] | None:
+    """The pixels within ``radius`` of the segment p0–p1: (box, boolean hit array of the box).
 
     A capsule rather than stamped discs: a fast mouse drag leaves no gaps, and each mouse
-    move costs one vectorised pass over the segment's box.
+    move costs one vectorised pass over the segment's box. Mask and quality brushes share it.
     """
     r = max(0.5, float(radius))
     (ax, ay), (bx, by) = p0, p1
@@ -53,7 +53,7 @@ def paint_segment(
             int(np.ceil(max(ax, bx) + r)) + 1,
             int(np.ceil(max(ay, by) + r)) + 1,
         ),
-        mask.shape,
+        shape,
     )
     if box is None:
         return None
@@ -68,10 +68,19 @@ def paint_segment(
         t = np.clip(((xx - ax) * dx + (yy - ay) * dy) / seg2, 0.0, 1.0)
         d2 = (xx - (ax + t * dx)) ** 2 + (yy - (ay + t * dy)) ** 2
     hit = d2 <= r * r
-    if not hit.any():
+    return (box, hit) if hit.any() else None
+
+
+def paint_segment(
+    mask: np.ndarray, p0: tuple[float, float], p1: tuple[float, float], radius: float, value: bool
+) -> Box | None:
+    """Set every pixel within ``radius`` of the segment p0–p1 (a :func:`capsule`) to ``value``."""
+    found = capsule(mask.shape, p0, p1, radius)
+    if found is None:
         return None
+    (x0, y0, x1, y1), hit = found
     mask[y0:y1, x0:x1][hit] = value
-    return box
+    return x0, y0, x1, y1
 
 
 def flood_fill(mask: np.ndarray, x: int, y: int, value: bool) -> Box | None:

@@ -20,7 +20,7 @@ import zlib
 import numpy as np
 
 from obic_core.rules import LATENT_STRIDE, QUALITY_STEPS, coded_mask, grid_shape
-from obic_gui.mask_ops import Box, clip_box
+from obic_gui.mask_ops import Box, capsule
 
 #: the pixel map's scale: q = v / LEVELS
 LEVELS = 255
@@ -145,36 +145,6 @@ class QualityLayer:
 
 
 # -- painting (each returns the box it changed, or None) ---------------------------------------
-def capsule(
-    shape: tuple[int, int], p0: tuple[float, float], p1: tuple[float, float], radius: float
-) -> tuple[Box, np.ndarray] | None:
-    """The pixels within ``radius`` of the segment p0–p1: (box, boolean hit array of the box)."""
-    r = max(0.5, float(radius))
-    (ax, ay), (bx, by) = p0, p1
-    box = clip_box(
-        (
-            int(np.floor(min(ax, bx) - r)),
-            int(np.floor(min(ay, by) - r)),
-            int(np.ceil(max(ax, bx) + r)) + 1,
-            int(np.ceil(max(ay, by) + r)) + 1,
-        ),
-        shape,
-    )
-    if box is None:
-        return None
-    x0, y0, x1, y1 = box
-    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float32) + 0.5  # pixel centres
-    dx, dy = bx - ax, by - ay
-    seg2 = dx * dx + dy * dy
-    if seg2 < 1e-9:
-        d2 = (xx - ax) ** 2 + (yy - ay) ** 2
-    else:
-        t = np.clip(((xx - ax) * dx + (yy - ay) * dy) / seg2, 0.0, 1.0)
-        d2 = (xx - (ax + t * dx)) ** 2 + (yy - (ay + t * dy)) ** 2
-    hit = d2 <= r * r
-    return (box, hit) if hit.any() else None
-
-
 def _region_of(region: np.ndarray | None, box: Box) -> np.ndarray | None:
     if region is None:
         return None

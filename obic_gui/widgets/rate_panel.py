@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
@@ -28,49 +27,28 @@ from obic_core.rules import ALL_CODECS
 from obic_gui.quality import DEFAULT_COMPARE, RateSettings, codec_label, effective_lambda, rate_weight
 from obic_gui.style import icon
 from obic_gui.widgets.effort_control import EffortControl
+from obic_gui.widgets.sliders import QSlider01
 
 #: what OBIC can be compared with: core's codec list, less OBIC itself
 COMPARABLE = tuple(c for c in ALL_CODECS if c != "obic")
 DEVICE_LABELS = {"auto": "Auto (GPU when available)", "cpu": "CPU", "cuda": "CUDA GPU"}
 
 
-class QualitySlider(QWidget):
-    """0–100 slider for q ∈ [0, 1] with its value and rate weight a(q) written beside it."""
-
-    changed = Signal(float)
+class QualitySlider(QSlider01):
+    """A quality slider with the rate weight a(q) and λ it selects written beneath it."""
 
     def __init__(self, title: str, q: float, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setVerticalSpacing(2)
-        self.title = QLabel(title)
-        self.value = QLabel()
-        self.value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, 100)
-        self.slider.setPageStep(5)
-        self.weight = QLabel()
+        self.weight = QLabel()  # before the base class shows the first value
         self.weight.setObjectName("hint")
-        grid.addWidget(self.title, 0, 0)
-        grid.addWidget(self.value, 0, 1)
-        grid.addWidget(self.slider, 1, 0, 1, 2)
+        super().__init__(title, q, parent)
+        grid = self.layout()
+        grid.setVerticalSpacing(2)
         grid.addWidget(self.weight, 2, 0, 1, 2)
-        self.slider.valueChanged.connect(self._on_value)
-        self.set_quality(q)
-        self._on_value(self.slider.value())
 
-    def quality(self) -> float:
-        return self.slider.value() / 100.0
-
-    def set_quality(self, q: float) -> None:
-        self.slider.setValue(round(max(0.0, min(1.0, q)) * 100))
-
-    def _on_value(self, v: int) -> None:
+    def _show(self, v: int) -> None:
+        super()._show(v)
         q = v / 100.0
-        self.value.setText(f"<b>{q:.2f}</b>")
         self.weight.setText(f"rate weight a = 512^(1−q) = {rate_weight(q):.2f}   (λ ≈ {effective_lambda(q):.1f})")
-        self.changed.emit(q)
 
 
 class RatePanel(QWidget):
