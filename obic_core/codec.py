@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -27,10 +27,13 @@ from obic_core.errors import (
     is_out_of_memory,
 )
 from obic_core.imageio import check_dimensions
+from obic_core.progress import Cancel, Progress, ignore_progress, sub_range
 from obic_core.rules import QUALITY_STEPS
 
 LAYER_NAMES = ("object", "background")
 GRAY = 128
+#: the progress stage of the range-coding passes (one encode, or the target-bpp bisection)
+_CODING_STAGE = "coding"
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,7 @@ def _encode_prepared(
     q_obj: float,
     q_bkg: float,
     full_mask: bool,
-    cancel: Callable[[], bool] | None,
+    cancel: Cancel | None,
     map_steps: np.ndarray | None = None,
 ) -> EncodeResult:
     """One real encode. ``map_steps`` (a block quality grid) replaces the two layer qualities;
@@ -260,8 +263,8 @@ def encode_detailed(
     image: np.ndarray,
     mask: np.ndarray | None,
     settings: EncodeSettings = EncodeSettings(),
-    progress: Callable[[float], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> EncodeResult:
     """Encode, searching the qualities when ``settings.target_bpp`` is set.
 
@@ -269,6 +272,7 @@ def encode_detailed(
     common shift s (q = clip(q + s)), on real encodes, for the largest file not above the
     target; y = g_a(x) is computed once. Effort ``max`` then refines y at the qualities found
     (:mod:`obic_core.latent_refinement`) and searches again with the refined latents.
+    ``progress(stage, fraction)`` and ``cancel()`` follow :mod:`obic_core.progress`.
     """
     from obic_core.latent_refinement import EFFORT_STEPS, refine_latents
 
@@ -280,18 +284,18 @@ def encode_detailed(
     if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target) and target > 0):
         raise ObicInputError(f"target bpp must be a positive finite number, got {target!r}")
     engine = load_codec(settings.weights, settings.device)
-    report = progress or (lambda f: None)
+    report = progress or ignore_progress
     refine_steps = EFFORT_STEPS[settings.effort]
     search_share = 0.3 if refine_steps else 1.0  # of the progress bar after analysis
     with engine.lock:
         t0 = time.perf_counter()
-        report(0.05)
+        report("analysing the image", 0.05)
         prep = _Prepared(engine, image, mask, settings.quality_map)
-        report(0.15)
-        res = _search(engine, prep, settings, cancel, lambda f: report(0.15 + 0.85 * search_share * f))
+        search_end = 0.15 + 0.85 * search_share
+        report(_CODING_STAGE, 0.15)
+        res = _search(engine, prep, settings, cancel, sub_range(report, 0.15, search_end))
         if refine_steps and res.reached:
             q_grid = _quality_grid(bitstream.parse(res.data), prep.lat)
-            base = 0.15 + 0.85 * search_share
             prep.y = refine_latents(
                 engine.model,
                 prep.x,
@@ -300,18 +304,18 @@ def encode_detailed(
                 q_grid,
                 (prep.height, prep.width),
                 refine_steps,
-                progress=lambda f: report(base + (0.95 - base) * f),
+                progress=sub_range(report, search_end, 0.95),
                 cancel=cancel,
             )
             attempts = res.attempts
-            res = _search(engine, prep, settings, cancel, lambda f: None)
+            res = _search(engine, prep, settings, cancel, ignore_progress)
             res.attempts += attempts
-        report(1.0)
+        report("done", 1.0)
         res.seconds = time.perf_counter() - t0
         return res
 
 
-def _search(engine, prep: _Prepared, settings: EncodeSettings, cancel, report: Callable[[float], None]) -> EncodeResult:
+def _search(engine, prep: _Prepared, settings: EncodeSettings, cancel: Cancel | None, report: Progress) -> EncodeResult:
     """One encode at the settings' qualities, or the bisection for ``target_bpp``."""
     qo, qb = _q(settings.object_quality), _q(settings.background_quality)
     steps = prep.map_steps
@@ -350,7 +354,7 @@ def _search(engine, prep: _Prepared, settings: EncodeSettings, cancel, report: C
                 best, lo_s = r, mid
             else:
                 hi_s = mid
-            report((i + 1) / 12)
+            report(_CODING_STAGE, (i + 1) / 12)
     best.attempts = attempts
     return best
 
@@ -359,8 +363,8 @@ def encode(
     image: np.ndarray,
     mask: np.ndarray | None,
     settings: EncodeSettings = EncodeSettings(),
-    progress: Callable[[float], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> bytes:
     """Encode an RGB uint8 image with an object mask (None: single layer) to .obic bytes."""
     return encode_detailed(image, mask, settings, progress, cancel).data

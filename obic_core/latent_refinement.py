@@ -17,19 +17,20 @@ and the meaning of a quality do not change: a refined file decodes with any deco
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from obic_core.errors import ObicCancelled
+from obic_core.progress import Cancel, Progress
 from obic_core.rules import DISTORTION_WEIGHT, EFFORTS, HYPER_STRIDE, MSE_TERM_WEIGHT, MSE_TOP_RATIO, rate_weight
 
 #: encode effort presets: name -> refinement steps (0 = the amortised latents of g_a)
 EFFORT_STEPS = {"fast": 0, "default": 0, "max": 32}
 assert tuple(EFFORT_STEPS) == EFFORTS
 MS_SSIM_MIN_SIDE = 161  # pytorch-msssim's 5 scales with an 11-tap window need > 160 px
+#: the stage :func:`refine_latents` reports its steps under
+REFINE_STAGE = "refining the latents"
 
 
 def rd_objective(out: dict, x: torch.Tensor, q_map: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -59,14 +60,15 @@ def refine_latents(
     size: tuple[int, int],
     steps: int,
     lr: float = 0.003,
-    progress: Callable[[float], None] | None = None,
-    cancel: Callable[[], bool] | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
 ) -> torch.Tensor:
     """Gradient steps on y (float64 in, float64 out) against :func:`rd_objective`, with the
     relaxed objective's gradient and the hard-rounded objective's score.
 
     Returns the latents with the lowest objective seen (the first is g_a's own), so more
-    effort can never make the trained objective worse than ``default``.
+    effort can never make the trained objective worse than ``default``. ``progress(stage,
+    fraction)`` is called after each step (:mod:`obic_core.progress`).
     """
     if steps <= 0:
         return y
@@ -98,7 +100,7 @@ def refine_latents(
                 loss.backward()
                 opt.step()
                 if progress is not None:
-                    progress((i + 1) / steps)
+                    progress(REFINE_STAGE, (i + 1) / steps)
     finally:
         for p, f in zip(model.parameters(), frozen, strict=True):
             p.requires_grad_(f)

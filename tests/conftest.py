@@ -70,7 +70,6 @@ def one_torch_thread():
 def obic_weights(tmp_path_factory):
     """The shipped weights when present, else a tiny randomly initialised model: enough to
     exercise the adapters (rates and qualities are meaningless with it)."""
-    pytest.importorskip("obic_core.codec")
     from obic_core.weights import DEFAULT_CODEC
 
     if DEFAULT_CODEC.exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -102,3 +103,56 @@ def test_no_traceback_from_the_real_command(tmp_path):
     r = subprocess.run([sys.executable, "-m", "obic_core.cli", "info", str(junk)], capture_output=True, text=True)
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "not an .obic file" in r.stderr
+
+
+#: what `obic info` and `obic --help` must not pull in: torch, OpenCV, plotting, and the code of
+#: the other commands (segmentation, evaluation, training)
+HEAVY = (
+    "torch",
+    "cv2",
+    "matplotlib",
+    "obic_core.engine",
+    "obic_core.nn",
+    "obic_core.segmentation",
+    "obic_core.evaluation.compare",
+    "obic_core.evaluation.bench",
+    "obic_core.evaluation.codecs",
+    "obic_core.train",
+)
+_MODULES_AFTER = r"""
+import json, sys
+from obic_core.cli import main
+try:
+    rc = main(sys.argv[1:])
+except SystemExit as exc:  # --help
+    rc = exc.code
+sys.stdout.flush()
+print("MODULES " + json.dumps(sorted(sys.modules)), file=sys.stderr)
+sys.exit(rc)
+"""
+
+
+def _modules_of(*argv: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    """Run `obic ARGV` in a fresh interpreter: (the run, the modules it imported)."""
+    r = subprocess.run([sys.executable, "-c", _MODULES_AFTER, *argv], capture_output=True, text=True)
+    lines = [x for x in r.stderr.splitlines() if x.startswith("MODULES ")]
+    assert lines, r.stderr
+    return r, json.loads(lines[-1].removeprefix("MODULES "))
+
+
+def _heavy(modules: list[str]) -> list[str]:
+    return [m for m in modules if any(m == h or m.startswith(h + ".") for h in HEAVY)]
+
+
+def test_info_and_help_import_no_torch():
+    """`obic info` only reads the container and `obic --help` only builds the parser: neither
+    may import torch (seconds of start-up) or the code of the other commands."""
+    golden = Path(__file__).parent / "golden" / "v2_quality_map.obic"
+    r, modules = _modules_of("info", "--json", str(golden))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["version"] == 2
+    assert _heavy(modules) == []
+    r, modules = _modules_of("--help")
+    assert r.returncode == 0 and "encode" in r.stdout and "bench" in r.stdout
+    assert _heavy(modules) == []
+    assert "obic_core.codec" not in modules  # building the parser does not even load the codec

@@ -46,22 +46,6 @@ def mask(photo) -> np.ndarray:
     return m
 
 
-def run_cli(argv: list[str], monkeypatch) -> int:
-    """The real `obic` entry point; other engineers' command modules that do not exist yet
-    are left out so these tests do not depend on them."""
-    import importlib
-
-    present = []
-    for name in cli.COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-            present.append(name)
-        except ModuleNotFoundError:
-            pass
-    monkeypatch.setattr(cli, "COMMAND_MODULES", tuple(present))
-    return cli.main(argv)
-
-
 def test_compare_image_rows_and_progress(photo, mask):
     stages = []
     rep = compare.compare_image(photo, mask, 0.4, FAST, progress=lambda s, f: stages.append((s, f)))
@@ -93,7 +77,7 @@ def test_compare_cancel(photo):
         compare.compare_image(photo, None, 0.3, ["jpeg"], cancel=lambda: True)
 
 
-def test_compare_cli_json_schema(tmp_path, photo, mask, monkeypatch, obic_weights):
+def test_compare_cli_json_schema(tmp_path, photo, mask, obic_weights):
     img_path = tmp_path / "photo.png"
     mask_path = tmp_path / "photo_mask.png"
     Image.fromarray(photo).save(img_path)
@@ -120,7 +104,7 @@ def test_compare_cli_json_schema(tmp_path, photo, mask, monkeypatch, obic_weight
     ]
     if obic_weights:
         argv += ["--weights", obic_weights]
-    assert run_cli(argv, monkeypatch) == 0
+    assert cli.main(argv) == 0
     text = (tmp_path / "r.json").read_text()
     assert "NaN" not in text and "Infinity" not in text  # strict JSON
     doc = json.loads(text)
@@ -146,9 +130,9 @@ def test_compare_cli_json_schema(tmp_path, photo, mask, monkeypatch, obic_weight
     assert set(obic["layers_bpp"]) >= {"header", "mask", "object", "background"}
 
 
-def test_compare_cli_errors_exit_2(tmp_path, monkeypatch, capsys):
+def test_compare_cli_errors_exit_2(tmp_path, capsys):
     assert (
-        run_cli(
+        cli.main(
             [
                 "compare",
                 str(tmp_path / "missing.png"),
@@ -159,7 +143,6 @@ def test_compare_cli_errors_exit_2(tmp_path, monkeypatch, capsys):
                 "--out-dir",
                 str(tmp_path / "o"),
             ],
-            monkeypatch,
         )
         == 2
     )
@@ -167,7 +150,7 @@ def test_compare_cli_errors_exit_2(tmp_path, monkeypatch, capsys):
     img = tmp_path / "a.png"
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(img)
     assert (
-        run_cli(
+        cli.main(
             [
                 "compare",
                 str(img),
@@ -180,12 +163,11 @@ def test_compare_cli_errors_exit_2(tmp_path, monkeypatch, capsys):
                 "--out-dir",
                 str(tmp_path / "o"),
             ],
-            monkeypatch,
         )
         == 2
     )
     with pytest.raises(SystemExit) as exc:
-        run_cli(["compare", str(img), "--target-bpp", "-1", "--out-dir", str(tmp_path)], monkeypatch)
+        cli.main(["compare", str(img), "--target-bpp", "-1", "--out-dir", str(tmp_path)])
     assert exc.value.code == 2
 
 
@@ -414,8 +396,8 @@ def test_anchor_curves_are_resampled_at_the_measured_rates():
     assert entry["bd_rate"] is None and "covers only 1 of the 5 rates" in entry["note"]
 
 
-def test_bench_cli(tiny_set, tmp_path, monkeypatch, capsys):
-    rc = run_cli(
+def test_bench_cli(tiny_set, tmp_path, capsys):
+    rc = cli.main(
         [
             "bench",
             str(tiny_set),
@@ -429,12 +411,11 @@ def test_bench_cli(tiny_set, tmp_path, monkeypatch, capsys):
             "--workers",
             "1",
         ],
-        monkeypatch,
     )
     assert rc == 0
     assert "wrote" in capsys.readouterr().out
     assert (tmp_path / "c" / "README.md").read_text().startswith("# Benchmark")
-    assert run_cli(["bench", str(tmp_path / "nowhere"), "--out", str(tmp_path / "d")], monkeypatch) == 2
+    assert cli.main(["bench", str(tmp_path / "nowhere"), "--out", str(tmp_path / "d")]) == 2
 
 
 @pytest.mark.dataset

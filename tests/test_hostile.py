@@ -589,7 +589,7 @@ K = int(sys.argv.pop(1))
 seen = {"on": False, "n": 0}
 def profile(frame, event, arg):
     if not seen["on"]:
-        if event != "call" or not frame.f_code.co_filename.replace("\\", "/").endswith("obic_core/cli.py"):
+        if event != "call" or not frame.f_code.co_filename.replace("\\", "/").endswith("obic_core/cli/__init__.py"):
             return
         seen["on"] = True
     if event == "call":
@@ -606,7 +606,7 @@ sys.exit(main())
 def test_ctrl_c_at_any_point_of_start_up_prints_no_traceback(tmp_path, files):
     """A SIGINT delivered at the K-th Python call after obic's code starts (spread over the
     imports, parser building and the command itself), as the console script runs it. K = 1 is
-    the call that enters obic_core/cli.py, before its first statement can install anything."""
+    the call that enters obic_core/cli/__init__.py, before its first statement can install anything."""
     interrupted = 0
     for k in (2, 3, 10, 30, 100, 300, 1000, 3000, 10000, 30000):
         r = subprocess.run(

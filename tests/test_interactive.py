@@ -42,6 +42,18 @@ def test_parse_clicks_signs_and_errors():
             ia.parse_clicks(bad)
 
 
+def test_changed_box_is_the_tight_box_of_the_differences():
+    """One implementation for the tools and the GUI (obic_core.boxes; obic_gui.mask_ops re-exports it)."""
+    from obic_core.boxes import changed_box
+
+    a = np.zeros((30, 50), bool)
+    b = a.copy()
+    b[5, 40] = b[8, 43] = True
+    assert changed_box(a, b) == (40, 5, 44, 9)
+    assert changed_box(a, a) is None
+    assert ia.changed_box is changed_box
+
+
 # -- clicks ----------------------------------------------------------------------------------
 def test_positive_click_restores_a_missing_part_and_only_adds():
     img, obj, _ = scene()

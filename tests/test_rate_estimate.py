@@ -35,3 +35,21 @@ def test_painted_map_estimate_counts_the_map_and_follows_the_paint(estimator, sm
     assert est.share(~left) > est.share(left), "the high-quality half costs more bits"
     with pytest.raises(ValueError, match="quality grid must be"):
         estimator.estimate(np.zeros((rows + 1, cols)))
+
+
+def test_a_stroke_in_one_layer_reprices_only_that_layer_and_matches_a_fresh_estimate(small_image, small_mask):
+    """The per-layer cache is exact: the reused layer's bits equal a from-scratch estimate."""
+    warm = RateEstimator(small_image, small_mask, device="cpu")
+    lat = warm.lat
+    first = np.where(lat, 0.8, 0.2)
+    warm.estimate(first)
+    object_entry = warm._cache["object"]
+    stroke = first.copy()
+    stroke[~lat] = np.linspace(0.0, 0.5, int((~lat).sum()))  # paint the background only
+    after = warm.estimate(stroke)
+    assert warm._cache["object"] is object_entry, "the object layer was priced again"
+    assert warm._cache["background"] is not None and warm._cache["background"][0] != object_entry[0]
+    fresh = RateEstimator(small_image, small_mask, device="cpu").estimate(stroke)
+    assert after.total_bytes == fresh.total_bytes
+    assert after.layer_bytes == pytest.approx(fresh.layer_bytes, rel=1e-9)
+    np.testing.assert_allclose(after.block_bits, fresh.block_bits)

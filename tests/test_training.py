@@ -175,6 +175,7 @@ def test_ddp_two_cpu_processes(photo_dir, tmp_path):
         "--device",
         "cpu",
         "--no-bf16",
+        "--no-compile",
         "--export",
         str(tmp_path / "w.safetensors"),
     ]
@@ -199,3 +200,46 @@ def test_init_from_exported_weights(tmp_path):
     assert meta["step"] == 120 and meta["wall_s"] == 33.0
     for (k, a), (_, b) in zip(src.state_dict().items(), dst.state_dict().items(), strict=True):
         assert torch.allclose(a, b, atol=1e-2, rtol=1e-3), k  # fp16 storage
+
+
+def test_compiled_transforms_keep_the_checkpoint_layout():
+    """torch.compile in place must not rename state-dict keys: checkpoints and exported
+    weights of compiled and eager runs are the same files."""
+    from obic_core.train.codec_loop import compile_transforms, uncompile_transforms
+
+    model = LearntOBIC(TINY)
+    keys = list(model.state_dict())
+    assert compile_transforms(model)
+    assert model.g_a._compiled_call_impl is not None
+    assert list(model.state_dict()) == keys
+    uncompile_transforms(model)
+    assert model.g_a._compiled_call_impl is None and model.g_s._compiled_call_impl is None
+
+
+def test_a_compiler_failure_falls_back_to_eager_training(photo_dir, tmp_path, monkeypatch, caplog):
+    """A machine whose compiler breaks (no C++ toolchain, an unsupported op) still trains."""
+    import argparse
+
+    from obic_core.train import codec_loop
+
+    def broken_backend(gm, example_inputs):
+        raise RuntimeError("no C++ compiler here")
+
+    def compile_with_broken_backend(model):
+        for sub in (model.g_a, model.g_s):
+            sub.compile(backend=broken_backend)
+        return True
+
+    monkeypatch.setattr(codec_loop, "compile_transforms", compile_with_broken_backend)
+    p = argparse.ArgumentParser()
+    codec_loop.add_arguments(p)
+    args = p.parse_args(
+        ["--photos", str(photo_dir), "--run-dir", str(tmp_path / "run"), "--steps", "2", "--batch", "1"]
+        + ["--crop", "192", "--N", "8", "--M", "16", "--Nh", "8", "--device", "cpu", "--no-bf16"]
+        + ["--val-every", "1000", "--export", str(tmp_path / "w.safetensors")]
+    )
+    with caplog.at_level("WARNING", logger="obic.train"):
+        codec_loop.run(args)
+    assert "training eagerly" in caplog.text
+    rows = (tmp_path / "run" / "log.csv").read_text().strip().splitlines()
+    assert len(rows) == 3  # header + both steps, trained eagerly after the failure

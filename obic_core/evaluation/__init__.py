@@ -11,5 +11,6 @@ The pieces, each with one job (nothing is imported here, so importing one stays 
   built from :mod:`.inputs` (what to run on), :mod:`.worker` (one point), :mod:`.points` (the
   cache), :mod:`.curves` (averaging), :mod:`.bd` (BD-rates), :mod:`.anchors` (published
   reference curves), :mod:`.plots` and :mod:`.report` (the results folder).
-* :mod:`.cli` — the ``obic compare`` and ``obic bench`` commands.
+* The ``obic compare`` and ``obic bench`` commands live with the rest of the command line, in
+  :mod:`obic_core.cli.evaluate`.
 """

@@ -32,15 +32,12 @@ from obic_core.evaluation import anchors as published
 from obic_core.evaluation.bd import ANCHOR, METHOD, SECOND_ANCHOR, bd_table
 from obic_core.evaluation.codecs.registry import get_codec, parse_codecs
 from obic_core.evaluation.curves import LABELS, METRICS, build_curves, mean, unreached_targets
-from obic_core.evaluation.inputs import Item, collect_items, safe_name
+from obic_core.evaluation.inputs import DEFAULT_BPP, Item, collect_items, safe_name
 from obic_core.evaluation.plots import PLOTS, plot_curves
 from obic_core.evaluation.points import POINTS_FILE, cache_key, json_safe, load_points
 from obic_core.evaluation.report import markdown_report
 from obic_core.evaluation.worker import init_worker, predict_mask_task, run_point
 from obic_core.rules import ALL_CODECS
-
-#: matched-rate targets: the low-rate range this project is about, roughly ×1.5 apart
-DEFAULT_BPP = (0.05, 0.08, 0.12, 0.2, 0.3, 0.45, 0.65)
 
 
 def parse_qualities(specs: Sequence[str] | None, codecs: Sequence[str]) -> dict[str, list[float]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +20,10 @@ import numpy as np
 from obic_core.errors import ObicCancelled, ObicInputError
 from obic_core.evaluation.codecs.registry import get_codec, parse_codecs
 from obic_core.evaluation.metrics import image_metrics, timed
+from obic_core.progress import Cancel, Progress, ignore_progress
 from obic_core.rules import ALL_CODECS
 
 __all__ = ["CompareReport", "CompareResult", "compare_image", "compare_one"]
-
-Progress = Callable[[str, float], None] | None
 
 
 @dataclass
@@ -186,8 +185,8 @@ def compare_image(
     object_quality: float = 0.8,
     background_quality: float = 0.2,
     device: str = "auto",
-    progress: Progress = None,
-    cancel: Callable[[], bool] | None = None,
+    progress: Progress | None = None,
+    cancel: Cancel | None = None,
     weights=None,
     image_name: str = "image",
 ) -> CompareReport:
@@ -210,7 +209,7 @@ def compare_image(
                 f"{image.shape[1]}×{image.shape[0]}; they must match"
             )
     codecs = parse_codecs(list(codecs))
-    report = progress or (lambda stage, fraction: None)
+    report = progress or ignore_progress
     notes = []
     if mask is None and "obic" in codecs:
         notes.append("no mask: obic codes a single layer (same as obic-single); no region metrics")

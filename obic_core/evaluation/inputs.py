@@ -1,4 +1,5 @@
-"""What `obic bench` runs on: images (with their masks, or how masks are to be made)."""
+"""What `obic bench` runs on: images (with their masks, or how masks are to be made) and the
+target rates (torch-free and light: the `obic bench` parser reads :data:`DEFAULT_BPP`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from obic_core.errors import ObicInputError
+
+#: matched-rate targets: the low-rate range this project is about, roughly ×1.5 apart
+DEFAULT_BPP = (0.05, 0.08, 0.12, 0.2, 0.3, 0.45, 0.65)
 
 
 @dataclass(frozen=True)

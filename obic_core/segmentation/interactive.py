@@ -38,10 +38,9 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from obic_core.boxes import Box, changed_box
 from obic_core.errors import ObicInputError
 from obic_core.segmentation.classic import _check_image, _grabcut, refine_mask
-
-Box = tuple[int, int, int, int]
 
 CLICK_WORK_SIDE = 160  # px: long side GrabCut works at in a click's window (cost grows ~n^2.5)
 CLICK_ITERATIONS = 2  # GrabCut rounds for a new-object click
@@ -157,7 +156,7 @@ class ClickSession:
         click = Click(float(x), float(y), bool(positive), bool(new_object))
         new, click = _apply_click(self.image, self.mask, click, self.clicks)
         self.clicks.append(click)
-        box = _changed_box(self.mask, new)
+        box = changed_box(self.mask, new)
         self.mask = new
         return box
 
@@ -168,15 +167,6 @@ def click_segment(image: np.ndarray, mask: np.ndarray | None, clicks: Iterable[C
     for c in clicks:
         session.add(c.x, c.y, c.positive, c.new_object)
     return session.mask
-
-
-def _changed_box(before: np.ndarray, after: np.ndarray) -> Box | None:
-    diff = before != after
-    rows = np.flatnonzero(diff.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(diff.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def _click_window(mask: np.ndarray, click: Click) -> tuple[Click, float, float, Box]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -13,8 +12,7 @@ from PIL import Image
 from obic_core.errors import ObicCancelled, ObicInputError
 from obic_core.evaluation.metrics import bpp as _bpp
 from obic_core.evaluation.metrics import timed
-
-Cancel = Callable[[], bool] | None
+from obic_core.progress import Cancel
 
 
 @dataclass
@@ -35,7 +33,7 @@ class Encoded:
         return _bpp(self.bytes, self.height, self.width)
 
 
-def check_cancel(cancel: Cancel) -> None:
+def check_cancel(cancel: Cancel | None) -> None:
     if cancel is not None and cancel():
         raise ObicCancelled("cancelled")
 
@@ -103,7 +101,7 @@ class CodecAdapter:
         h, w = image.shape[:2]
         return Encoded(data, self.count_bytes(data), q, h, w, seconds, True, self.describe(data, h, w))
 
-    def at_bpp(self, image: np.ndarray, target_bpp: float, cancel: Cancel = None) -> Encoded:
+    def at_bpp(self, image: np.ndarray, target_bpp: float, cancel: Cancel | None = None) -> Encoded:
         """Largest file whose counted bpp is ≤ ``target_bpp`` (search on real encodes)."""
         from obic_core.evaluation.codecs.rate_search import largest_within
 

@@ -12,10 +12,11 @@ import io
 
 import numpy as np
 
-from obic_core.evaluation.codecs.base import Cancel, CodecAdapter, Encoded, check_image
+from obic_core.evaluation.codecs.base import CodecAdapter, Encoded, check_image
 from obic_core.evaluation.codecs.heif_boxes import hevc_payload_bytes
 from obic_core.evaluation.metrics import bpp as _bpp
 from obic_core.evaluation.metrics import psnr
+from obic_core.progress import Cancel
 
 
 def _decode_heif(data: bytes) -> np.ndarray:
@@ -101,7 +102,7 @@ class BestHevcCodec(CodecAdapter):
     def signature(self) -> str:
         return "hevc-best/" + self.variants[0].signature()
 
-    def at_bpp(self, image: np.ndarray, target_bpp: float, cancel: Cancel = None) -> Encoded:
+    def at_bpp(self, image: np.ndarray, target_bpp: float, cancel: Cancel | None = None) -> Encoded:
         image = check_image(image)
         scored = []
         for variant in self.variants:

@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from obic_core.errors import ObicInputError, ObicWeightsError
-from obic_core.evaluation.codecs.base import Cancel, CodecAdapter, Encoded, check_cancel, check_image
+from obic_core.evaluation.codecs.base import CodecAdapter, Encoded, check_cancel, check_image
 from obic_core.evaluation.metrics import bpp as _bpp
 from obic_core.evaluation.metrics import obic_layer_bpp, timed
+from obic_core.progress import Cancel
 
 
 class ObicCodec(CodecAdapter):
@@ -58,12 +59,12 @@ class ObicCodec(CodecAdapter):
         diff = self.object_quality - self.background_quality
         return float(quality), float(min(1.0, max(0.0, quality - diff)))
 
-    def encode(self, image: np.ndarray, quality: float, cancel: Cancel = None) -> bytes:
+    def encode(self, image: np.ndarray, quality: float, cancel: Cancel | None = None) -> bytes:
         from obic_core import codec
 
         return codec.encode(image, self.mask, self._settings(*self.qualities_for(quality)), cancel=cancel)
 
-    def _encode_qualities(self, image: np.ndarray, q_obj: float, q_bkg: float, cancel: Cancel = None) -> bytes:
+    def _encode_qualities(self, image: np.ndarray, q_obj: float, q_bkg: float, cancel: Cancel | None = None) -> bytes:
         from obic_core import codec
 
         return codec.encode(image, self.mask, self._settings(q_obj, q_bkg), cancel=cancel)
@@ -102,7 +103,7 @@ class ObicCodec(CodecAdapter):
         layers = "single" if self.mask is None else f"{self.object_quality:g}-{self.background_quality:g}"
         return f"{self.name}/{layers}/{ident}"
 
-    def at_bpp(self, image: np.ndarray, target_bpp: float, cancel: Cancel = None) -> Encoded:
+    def at_bpp(self, image: np.ndarray, target_bpp: float, cancel: Cancel | None = None) -> Encoded:
         """The codec's own ``target_bpp`` mode (shifts both qualities, keeps their difference),
         then one timed re-encode at the qualities it chose so ``encode_s`` is one encode."""
         from obic_core import codec

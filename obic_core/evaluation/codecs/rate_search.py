@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from obic_core.errors import ObicInputError
-from obic_core.evaluation.codecs.base import Cancel, CodecAdapter, Encoded, check_cancel, check_image
+from obic_core.evaluation.codecs.base import CodecAdapter, Encoded, check_cancel, check_image
+from obic_core.progress import Cancel
 
 
 def interpolate(codec: CodecAdapter, lo: float, hi: float, lo_bytes: int, hi_bytes: int, limit: float) -> float | None:
@@ -36,7 +37,7 @@ def interpolate(codec: CodecAdapter, lo: float, hi: float, lo_bytes: int, hi_byt
     return min(max(q, lo + margin), hi - margin)
 
 
-def largest_within(codec: CodecAdapter, image: np.ndarray, target_bpp: float, cancel: Cancel = None) -> Encoded:
+def largest_within(codec: CodecAdapter, image: np.ndarray, target_bpp: float, cancel: Cancel | None = None) -> Encoded:
     """Largest file of ``codec`` whose counted bpp is ≤ ``target_bpp``.
 
     If even the smallest setting is above the target, that smallest file comes back with

@@ -3,7 +3,8 @@
 Every output is checked before any work starts (not empty, not a folder, not the same file
 as an input however spelled, folder writable) and written through
 :func:`obic_core.imageio.write_bytes_atomic`, so a refused or failed command leaves the
-user's files as they were.
+user's files as they were. Only argparse and the error types are imported here; the codec
+(and with it numpy and PIL) is imported when a command runs.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""`obic segment IMAGE -o MASK.png [--method auto|net|saliency|none] [--refine] [--rect X Y W H] [--clicks ...]`."""
+"""`obic segment IMAGE -o MASK.png [--method auto|net|saliency|none] [--refine] [--rect X Y W H] [--clicks ...]`.
+
+The segmentation code (OpenCV, and torch for the network) is imported when the command runs.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +11,7 @@ import stat
 import sys
 from pathlib import Path
 
-import numpy as np
-
-from obic_core.codec_cli import output_arg
+from obic_core.cli.codec import output_arg
 from obic_core.errors import ObicInputError
 
 
@@ -47,6 +48,8 @@ def _is_stream(path: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from obic_core.imageio import check_output, read_image, read_mask, write_png
     from obic_core.segmentation.classic import refine_mask
     from obic_core.segmentation.interactive import click_segment, parse_clicks

@@ -1,8 +1,12 @@
 """The `obic` command: parses arguments, calls the public API, formats errors.
 
-Each command group lives beside the code it drives and exposes ``register_cli(subparsers)``;
-this module only assembles them and turns every documented error into one line on stderr
-and exit status 2 (never a traceback): bad arguments, :class:`~obic_core.errors.ObicError`
+One home for the command line: each command group is a module of this package that exposes
+``register_cli(subparsers)`` (:mod:`.codec`: encode, decode, info, extract; :mod:`.segment`;
+:mod:`.evaluate`: compare, bench; :mod:`.train`). Those modules import only argparse and
+torch-free rules at module level; the library a command drives is imported inside its handler,
+so building the parser (``obic --help``) and ``obic info`` never import torch, OpenCV or the
+evaluation code. This module assembles them and turns every documented error into one line on
+stderr and exit status 2 (never a traceback): bad arguments, :class:`~obic_core.errors.ObicError`
 (bad input, unwritable output, damaged file, missing weights) and running out of memory.
 Ctrl-C at any moment once this module runs — even while torch or numpy is still being
 imported — prints one line and exits with status 130.
@@ -32,9 +36,10 @@ from obic_core.errors import ObicError, is_out_of_memory  # noqa: E402
 
 #: modules that contribute sub-commands, in the order they appear in --help
 COMMAND_MODULES = (
-    "obic_core.codec_cli",  # encode, decode, info, extract
-    "obic_core.segmentation.cli",  # segment
-    "obic_core.evaluation.cli",  # compare, bench
+    "obic_core.cli.codec",  # encode, decode, info, extract
+    "obic_core.cli.segment",  # segment
+    "obic_core.cli.evaluate",  # compare, bench
+    "obic_core.cli.train",  # train (hands its arguments to python -m obic_core.train)
 )
 
 
@@ -50,16 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register_cli(sub)
-    train = sub.add_parser("train", help="train the codec or the segmentation network", add_help=False)
-    train.add_argument("rest", nargs=argparse.REMAINDER)
-    train.set_defaults(func=_train)
     return parser
-
-
-def _train(args: argparse.Namespace) -> int:
-    from obic_core.train.__main__ import main as train_main
-
-    return train_main(args.rest)
 
 
 class _Interrupts:
@@ -130,7 +126,3 @@ def _ignore_further_interrupts() -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     except ValueError:
         pass
-
-
-if __name__ == "__main__":
-    sys.exit(main())

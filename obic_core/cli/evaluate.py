@@ -1,8 +1,10 @@
 """The `obic compare` and `obic bench` commands: argument parsing and printing only.
 
 The work is :func:`obic_core.evaluation.compare.compare_image` and
-:func:`obic_core.evaluation.bench.run_bench`; errors are :class:`~obic_core.errors.ObicError`
-subclasses that :mod:`obic_core.cli` turns into one line on stderr and exit status 2.
+:func:`obic_core.evaluation.bench.run_bench`, imported when the command runs (the codec
+adapters and the bench are not needed to build the parser); errors are
+:class:`~obic_core.errors.ObicError` subclasses that :mod:`obic_core.cli` turns into one line
+on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ import argparse
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from obic_core.errors import ObicInputError
-from obic_core.evaluation.bd import ANCHOR
-from obic_core.evaluation.bench import DEFAULT_BPP, run_bench
-from obic_core.evaluation.codecs.registry import parse_codecs
-from obic_core.evaluation.compare import CompareReport, compare_image
-from obic_core.evaluation.report import format_value
+from obic_core.evaluation.inputs import DEFAULT_BPP
 from obic_core.rules import ALL_CODECS
+
+if TYPE_CHECKING:
+    from obic_core.evaluation.compare import CompareReport
 
 _DEFAULT_BPP_TEXT = ",".join(f"{v:g}" for v in DEFAULT_BPP)
 
@@ -50,6 +52,8 @@ def _quality(text: str) -> float:
 
 
 def _fmt(v: float | None, spec: str) -> str:
+    from obic_core.evaluation.report import format_value
+
     return format_value(v, spec, missing="-", infinite="inf")
 
 
@@ -73,7 +77,9 @@ def format_table(report: CompareReport) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from obic_core.codec_cli import resolve_mask
+    from obic_core.cli.codec import resolve_mask
+    from obic_core.evaluation.codecs.registry import parse_codecs
+    from obic_core.evaluation.compare import compare_image
     from obic_core.imageio import read_image
 
     loaded = read_image(args.image)
@@ -159,6 +165,10 @@ def _bpp_list(text: str) -> list[float]:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    from obic_core.evaluation.bd import ANCHOR
+    from obic_core.evaluation.bench import run_bench
+    from obic_core.evaluation.codecs.registry import parse_codecs
+
     if args.workers < 1:
         raise ObicInputError("--workers must be at least 1")
     command = _command_line(args)

@@ -1,0 +1,7 @@
+"""`python -m obic_core.cli ...`: the `obic` command without the console script."""
+
+import sys
+
+from obic_core.cli import main
+
+sys.exit(main())
