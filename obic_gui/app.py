@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
-VIEWS = ("main", "compare", "stats")
+VIEWS = ("main", "compare", "split", "stats")
 
 
 def sample_photo() -> Path | None:
@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--snapshot-view",
         choices=(*VIEWS, "all"),
         default="main",
-        help="which tab to capture; 'all' writes OUT-main.png, OUT-compare.png, OUT-stats.png",
+        help="which tab to capture ('split': the compare tab's split view); 'all' writes OUT-main.png, "
+        "OUT-compare.png, OUT-split.png, OUT-stats.png",
     )
     p.add_argument("--snapshot-size", default="1600x1000", metavar="WxH", help="window size for --snapshot")
     p.add_argument(

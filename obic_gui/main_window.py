@@ -21,15 +21,14 @@ from obic_gui.document import Document
 from obic_gui.job_errors import JobError
 from obic_gui.jobs import JobManager
 from obic_gui.offthread import ASYNC_PIXELS, off_thread
-from obic_gui.qimage import rgb_to_qimage
-from obic_gui.quality import codec_label
 from obic_gui.results import CodecFigures, DecodeOutcome, ProbeOutcome
 from obic_gui.settings import AppSettings
 from obic_gui.style import icon
 from obic_gui.widgets.canvas import MaskCanvas
-from obic_gui.widgets.compare_view import CompareEntry, CompareView, caption_for, reference_caption, size_flag
+from obic_gui.widgets.compare_view import CompareView
 from obic_gui.widgets.layers_bar import LayersBar
 from obic_gui.widgets.stats_panel import StatsPanel
+from obic_gui.window_compare import CompareFeature
 from obic_gui.window_files import (  # noqa: F401 (re-exported: the file filters and limits)
     IMAGE_FILTER,
     MAX_OBIC_BYTES,
@@ -105,6 +104,7 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
         self._build_status_bar()
         self._connect()
         self.quality = QualityFeature(self)  # quality brush, heat map, live size estimate (window_quality)
+        self.compare_feature = CompareFeature(self)  # split-side re-encodes, side export, PNG size
         self._restore()
         self._update_actions()
 
@@ -258,27 +258,18 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
     def _on_results_changed(self) -> None:
         doc = self.doc
         self.stats.set_layout(doc.layout)
-        entries: list[CompareEntry] = []
         figures = []
+        png = self.compare_feature.png_bytes()  # the "% of PNG" yardstick, once it is measured
         if doc.is_open and doc.outcome is not None:
-            h, w = doc.shape
-            # an opened .obic has no original: its decoded pixels are the reference, and say so
-            title = "Decoded .obic (reference)" if doc.is_obic else "Original"
-            caption = reference_caption(w, h, decoded_obic=doc.is_obic)
-            entries.append(CompareEntry("original", title, rgb_to_qimage(doc.image), caption))
             figures = doc.outcome.figures
-            obic = doc.outcome.figure("obic")
-            reference = obic.bytes if obic is not None else None
-            for f in figures:
-                if f.image is not None:
-                    flagged = size_flag(f, reference) is not None
-                    image, caption = rgb_to_qimage(f.image), caption_for(f, reference)
-                    entries.append(CompareEntry(f.codec, codec_label(f.codec), image, caption, flagged))
-        elif doc.is_obic and doc.layout is not None:
+            self.compare.set_results(doc.image, figures, decoded_reference=doc.is_obic, png_bytes=png)
+        else:
+            self.compare.set_results(None, [])
+        if doc.outcome is None and doc.is_obic and doc.layout is not None:
             lo = doc.layout
             quality = (lo.object_quality, lo.background_quality) if lo.object_quality is not None else None
             figures = [CodecFigures("obic", lo.file_bytes, lo.bpp, decode_s=doc.decoded.decode_s, quality=quality)]
-        self.stats.set_figures(figures)
+        self.stats.set_figures(figures, png)
         if doc.outcome is None:
             self.stats.set_notes([])
         self.stats.set_rd_hint(
@@ -286,7 +277,6 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
             if doc.is_obic
             else None
         )
-        self.compare.set_entries(entries)
         self.compare.set_stale(doc.stale)
         self._update_title()
         self._update_actions()
@@ -324,6 +314,10 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
 
     def zoom_100(self) -> None:
         (self.compare.actual_size if self.tabs.currentIndex() == TAB_COMPARE else self.canvas.actual_size)()
+
+    def zoom_step(self, scale: float) -> None:
+        """A fixed zoom (keys 2 and 4: 200 %, 400 %) in the view on screen."""
+        (self.compare.zoom_step if self.tabs.currentIndex() == TAB_COMPARE else self.canvas.zoom_to)(scale)
 
     def _on_tab_changed(self, index: int) -> None:
         """Mask tools only make sense on the image tab; elsewhere the views get the room."""

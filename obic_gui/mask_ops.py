@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from obic_core import rules
-
-Box = tuple[int, int, int, int]
+from obic_core.boxes import Box
+from obic_core.boxes import changed_box as changed_box  # one implementation, core's; re-exported for the GUI
 
 
 def clip_box(box: Box, shape: tuple[int, int]) -> Box | None:
@@ -102,16 +102,6 @@ def flood_fill(mask: np.ndarray, x: int, y: int, value: bool) -> Box | None:
     mask[region] = value
     rx, ry, rw, rh = rect
     return rx, ry, rx + rw, ry + rh
-
-
-def changed_box(before: np.ndarray, after: np.ndarray) -> Box | None:
-    """Smallest box holding every pixel that differs (None when nothing changed)."""
-    diff = before != after
-    rows = np.flatnonzero(diff.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(diff.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
 def coded_mask(mask: np.ndarray) -> np.ndarray:

@@ -19,7 +19,6 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
 from obic_core import quality_map as qm
-from obic_core.rules import coded_mask
 from obic_gui import mask_ops
 from obic_gui import quality_layer as ql
 from obic_gui.mask_ops import Box
@@ -30,6 +29,8 @@ MERGE_LABEL = 7000
 
 class QualityEdit(QUndoCommand):
     """One undo step: the region ``box`` of the map before and after (None: no map at all)."""
+
+    kind = "quality-map"  # what the close prompt calls it
 
     def __init__(self, model: QualityModel, text: str, box: Box, before, after, merge_id: int = -1) -> None:
         super().__init__(text)
@@ -138,7 +139,7 @@ class QualityModel(QObject):
         if self.layer is not None:
             return self.layer.block_steps()
         q_obj, q_bkg = self.defaults()
-        return qm.layer_steps(coded_mask(self.doc.mask), q_obj, q_bkg)
+        return qm.layer_steps(self.doc.coded_blocks(), q_obj, q_bkg)
 
     def encode_map(self) -> np.ndarray | None:
         """The (H, W) uint8 map for ``EncodeSettings(quality_map=...)`` (None: no map, a v1 file)."""

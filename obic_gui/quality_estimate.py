@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from obic_core.rules import coded_mask
 from obic_gui import quality_layer as ql
 from obic_gui.results import SizeEstimate
 
@@ -40,15 +39,17 @@ class LiveEstimate:
         return self.estimate.total_bytes * 8.0 / max(1, self.pixels)
 
 
-def region_grids(mask: np.ndarray, labels: np.ndarray | None, label_count: int) -> dict[str, np.ndarray]:
-    """The block regions whose share of the bits is shown: each object label, else object and background."""
-    if labels is not None and label_count > 0:
-        owner = ql.block_labels(labels, label_count)
+def region_grids(coded: np.ndarray, owner: np.ndarray | None, label_count: int) -> dict[str, np.ndarray]:
+    """The block regions whose share of the bits is shown: each object label, else object and background.
+
+    Both inputs are block grids (``coded``: the worker's coded mask; ``owner``: the label of
+    each block), so this stays cheap on the GUI thread for a photo of any size.
+    """
+    if owner is not None and label_count > 0:
         out = {f"Object {k}": owner == k for k in range(1, label_count + 1)}
         out["Background"] = owner == 0
         return out
-    lat = coded_mask(mask)
-    return {"Object": lat, "Background": ~lat}
+    return {"Object": coded, "Background": ~coded}
 
 
 def shares_of(block_bits: np.ndarray | None, regions: dict[str, np.ndarray]) -> dict[str, float]:
@@ -98,7 +99,9 @@ class SizeEstimator(QObject):
         doc.image_changed.connect(self._on_image)
         doc.mask_changed.connect(self._on_mask)
         model.changed.connect(self._on_quality)
-        model.labels_changed.connect(self.request)
+        model.labels_changed.connect(self._on_labels)
+        self._owner: tuple[int, np.ndarray] | None = None  # (labels token, block owner grid)
+        self._labels_token = 0
 
     # -- public ------------------------------------------------------------------------------
     @property
@@ -140,7 +143,19 @@ class SizeEstimator(QObject):
         """What an estimate depends on, besides the image: it is current while this is unchanged."""
         return (self.doc.generation, self._mask_token, self.model.version, tuple(self.model.defaults()))
 
+    def _block_owner(self) -> np.ndarray | None:
+        """The label of each block, recomputed only when the labels change (a pixel-level vote)."""
+        if self.model.labels is None or self.model.label_count == 0:
+            return None
+        if self._owner is None or self._owner[0] != self._labels_token:
+            self._owner = (self._labels_token, ql.block_labels(self.model.labels, self.model.label_count))
+        return self._owner[1]
+
     # -- signals in --------------------------------------------------------------------------
+    def _on_labels(self) -> None:
+        self._labels_token += 1
+        self.request()
+
     def _on_image(self) -> None:
         self._mask_token += 1
         self._dirty = False
@@ -164,9 +179,8 @@ class SizeEstimator(QObject):
         doc = self.doc
         if not self.enabled or doc.mask is None or doc.image is None or self._in_flight is not None:
             return
-        steps = self.model.grid_steps()
-        if steps is None:
-            return
+        painted = self.model.layer is not None
+        steps = self.model.layer.block_steps() if painted else None
         key = (id(self), doc.generation, self._mask_token)
         send = key != self._worker_key
         kwargs = dict(
@@ -174,14 +188,14 @@ class SizeEstimator(QObject):
             image=doc.image if send else None,
             mask=doc.mask.copy() if send else None,
             steps=steps,
+            layer_qualities=None if painted else tuple(self.model.defaults()),
             device=self._device(),
             weights=self._weights(),
         )
-        regions = region_grids(doc.mask, self.model.labels, self.model.label_count)
         since = self._pending_since if self._pending_since is not None else time.perf_counter()
         self._pending_since = None
         self._dirty = False
-        context = (self.state(), key, since, regions, doc.shape[0] * doc.shape[1])
+        context = (self.state(), key, since, doc.shape[0] * doc.shape[1])
         info = self.jobs.submit(LANE, TAG, TASK, kwargs, context=context, when_busy="queue")
         if info is None:
             return
@@ -204,7 +218,7 @@ class SizeEstimator(QObject):
     def _on_finished(self, info, result) -> None:
         if info.lane != LANE or not self._finish(info):
             return
-        state, key, since, regions, pixels = info.context
+        state, key, since, pixels = info.context
         if state[0] != self.doc.generation:  # another document opened meanwhile
             self._again()
             return
@@ -216,6 +230,8 @@ class SizeEstimator(QObject):
             self._again()
             return
         self._worker_key = key
+        coded = result.coded if result.coded is not None else self.doc.coded_blocks()
+        regions = region_grids(coded, self._block_owner(), self.model.label_count)
         live = LiveEstimate(
             estimate=result,
             pixels=pixels,

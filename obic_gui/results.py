@@ -86,6 +86,9 @@ class CodecFigures:
     #: the codec's own setting (see quality.fmt_quality); OBIC: (object q, background q)
     quality: float | str | tuple[float, float] | None = None
     image: np.ndarray | None = None  # (H, W, 3) uint8 reconstruction
+    #: the compressed file itself and its extension (obic, heic, jpg, …): what "export this side" writes
+    data: bytes | None = None
+    extension: str = "bin"
 
 
 @dataclass
@@ -165,3 +168,4 @@ class SizeEstimate:
     seconds: float = 0.0  # the estimate itself, in the worker
     prepare_seconds: float = 0.0  # analysing this image and mask first (0 when cached)
     missing: bool = False  # the worker no longer holds this image: send it again
+    coded: np.ndarray | None = None  # (rows, cols) bool: the blocks coded in the object layer

@@ -16,11 +16,13 @@ from PySide6.QtWidgets import QApplication
 from obic_gui.main_window import TAB_COMPARE, TAB_EDIT, TAB_STATS, MainWindow
 from obic_gui.offthread import off_thread
 
-TABS = {"main": TAB_EDIT, "compare": TAB_COMPARE, "stats": TAB_STATS}
+TABS = {"main": TAB_EDIT, "compare": TAB_COMPARE, "split": TAB_COMPARE, "stats": TAB_STATS}
+#: the split screenshot: a baseline on the left, OBIC on the right (the first one this encode has)
+SPLIT_LEFT = ("hevc", "webp", "jpeg", "original")
 
 
 def snapshot_paths(out: str, view: str) -> dict[str, Path]:
-    """OUT.png for one view; OUT-main.png, OUT-compare.png, OUT-stats.png for 'all'."""
+    """OUT.png for one view; OUT-main.png, OUT-compare.png, OUT-split.png, OUT-stats.png for 'all'."""
     p = Path(out)
     if view != "all":
         return {view: p}
@@ -80,7 +82,12 @@ class SnapshotDriver(QObject):
         for view, path in self.paths.items():
             w.tabs.setCurrentIndex(TABS[view])
             QApplication.processEvents()
-            if view == "compare":
+            if view in ("compare", "split"):
+                w.compare.set_split_mode(view == "split")
+                if view == "split":
+                    combo = w.compare.left_combo
+                    combo.setCurrentIndex(next((i for k in SPLIT_LEFT if (i := combo.findData(k)) >= 0), 0))
+                QApplication.processEvents()
                 w.compare.fit()
             if view == "stats":
                 w.stats.flush()

@@ -9,11 +9,11 @@ functions, never at module level, and results are converted to :mod:`obic_gui.re
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
-from obic_core.rules import ALL_CODECS
+from obic_core.progress import Cancel, Progress, sub_range
 from obic_gui.results import (
     CodecFigures,
     DecodeOutcome,
@@ -28,22 +28,11 @@ from obic_gui.results import (
     SweepOutcome,
 )
 
-Progress = Callable[[str, float], None]
-Cancel = Callable[[], bool]
 
-
-def _sub(progress: Progress, stage: str, lo: float, hi: float) -> Callable[..., None]:
-    """A progress callback for one stage mapped onto [lo, hi] of the whole job.
-
-    Accepts ``(fraction)`` (codec.encode's form) and ``(stage, fraction)`` (compare's form).
-    """
-
-    def report(*args) -> None:
-        fraction = float(args[-1]) if args else 0.0
-        detail = str(args[0]) if len(args) > 1 and args[0] else ""
-        progress(f"{stage}: {detail}" if detail else stage, lo + (hi - lo) * max(0.0, min(1.0, fraction)))
-
-    return report
+def _sub(progress: Progress, stage: str, lo: float, hi: float) -> Progress:
+    """A progress callback for one stage mapped onto [lo, hi] of the whole job (the core
+    call's own stage, if any, follows the job's: "Comparing: jpeg")."""
+    return sub_range(progress, lo, hi, stage)
 
 
 def _check_cancel(cancel: Cancel) -> None:
@@ -87,6 +76,8 @@ def _figures(result) -> CodecFigures:
         reached=bool(getattr(result, "reached", True)),
         quality=quality if isinstance(quality, (int, float, str)) or quality is None else str(quality),
         image=None if img is None else np.ascontiguousarray(img, dtype=np.uint8),
+        data=None if getattr(result, "data", None) is None else bytes(result.data),
+        extension=str(getattr(result, "extension", "bin")),
     )
 
 
@@ -97,12 +88,6 @@ def load_image(path: str, progress: Progress, cancel: Cancel) -> LoadedDocument:
     progress("Reading the image", 0.0)
     loaded = read_image(path)
     return LoadedDocument(str(path), loaded.pixels, list(loaded.notes))
-
-
-def read_mask_file(path: str, shape: tuple[int, int], progress: Progress, cancel: Cancel) -> np.ndarray:
-    from obic_core.imageio import read_mask
-
-    return read_mask(path, tuple(shape))
 
 
 def write_pngs(
@@ -120,31 +105,39 @@ def write_pngs(
     return done
 
 
-def write_bytes(path: str, data: bytes, progress: Progress, cancel: Cancel) -> str:
+def original_png_bytes(image: np.ndarray, progress: Progress, cancel: Cancel) -> int:
+    """Size of the photo as a PNG (Pillow's default compression): the "% of PNG" captions'
+    yardstick. Run once per document on the io lane: a big photo takes seconds to compress."""
+    from obic_core.imageio import encode_png
+
+    progress("Measuring the PNG size", 0.0)
+    return len(encode_png(np.ascontiguousarray(image, dtype=np.uint8)))
+
+
+def write_export(
+    pngs: Sequence[tuple[str, np.ndarray, np.ndarray | None]],
+    files: Sequence[tuple[str, bytes]],
+    progress: Progress,
+    cancel: Cancel,
+) -> list[str]:
+    """Write PNGs and compressed files (one split side: its reconstruction and its file),
+    each atomically; returns the paths written."""
     from obic_core.imageio import write_bytes_atomic
 
-    write_bytes_atomic(path, data)
-    return path
+    done = write_pngs(pngs, progress, cancel)
+    for path, data in files:
+        _check_cancel(cancel)
+        write_bytes_atomic(path, bytes(data))
+        done.append(path)
+    return done
 
 
 # -- mask lane -----------------------------------------------------------------------------
-def _segmentation(name: str):
-    """``obic_core.segmentation.<name>`` (documented), tolerating a package still being assembled."""
-    import importlib
-
-    pkg = importlib.import_module("obic_core.segmentation")
-    if hasattr(pkg, name):
-        return getattr(pkg, name)
-    for sub in ("predict", "classic"):
-        mod = importlib.import_module(f"obic_core.segmentation.{sub}")
-        if hasattr(mod, name):
-            return getattr(mod, name)
-    raise ImportError(f"obic_core.segmentation has no {name}")
-
-
 def predict_mask(image: np.ndarray, method: str, progress: Progress, cancel: Cancel) -> np.ndarray:
+    from obic_core.segmentation import predict_mask as predict
+
     progress("Predicting the mask", 0.1)
-    mask = _segmentation("predict_mask")(image, method=method)
+    mask = predict(image, method=method)
     return np.ascontiguousarray(mask, dtype=bool)
 
 
@@ -157,7 +150,8 @@ def refine_mask(
 ) -> np.ndarray:
     """GrabCut snap of the whole mask, or — with ``rect`` = (x0, y0, x1, y1) — GrabCut of the
     object inside that box, which then replaces the mask inside the box (outside is kept)."""
-    refine = _segmentation("refine_mask")
+    from obic_core.segmentation import refine_mask as refine
+
     progress("Refining the mask", 0.1)
     if rect is None:
         return np.ascontiguousarray(refine(image, mask), dtype=bool)
@@ -174,18 +168,12 @@ def probe(progress: Progress, cancel: Cancel, weights: str | None = None) -> Pro
     import torch
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    codecs = list(ALL_CODECS)  # until the registry says what this machine really has
-    problem = None
-    try:
-        from obic_core.evaluation.codecs.registry import available_codecs
+    from obic_core.evaluation.codecs.registry import available_codecs
+    from obic_core.segmentation import available_methods
 
-        codecs = list(available_codecs())
-    except ImportError:
-        pass
-    try:
-        methods = list(_segmentation("available_methods")())
-    except ImportError:
-        methods = ["auto"]
+    codecs = list(available_codecs())
+    methods = list(available_methods())
+    problem = None
     try:
         from obic_core.codec import load_codec
 
@@ -238,15 +226,11 @@ def encode_compare(
     enc_end = 0.4 if others else 0.8
     progress("Loading the codec", 0.0)
     t0 = time.perf_counter()
-    encoder = getattr(codec, "encode_detailed", None)
-    if encoder is not None:
-        res = encoder(image, mask, settings, progress=_sub(progress, stage, 0.02, enc_end * 0.8), cancel=cancel)
-        data, reached = res.data, bool(getattr(res, "reached", True))
-        q_obj = float(getattr(res, "object_quality", object_quality))
-        q_bkg = float(getattr(res, "background_quality", background_quality))
-    else:
-        data = codec.encode(image, mask, settings, progress=_sub(progress, stage, 0.02, enc_end * 0.8), cancel=cancel)
-        reached, q_obj, q_bkg = True, object_quality, background_quality
+    res = codec.encode_detailed(
+        image, mask, settings, progress=_sub(progress, stage, 0.02, enc_end * 0.8), cancel=cancel
+    )
+    data, reached = res.data, res.reached
+    q_obj, q_bkg = float(res.object_quality), float(res.background_quality)
     enc_s = time.perf_counter() - t0
     _check_cancel(cancel)
     layout = _layout(codec.inspect(data))
@@ -266,6 +250,8 @@ def encode_compare(
         reached=reached,
         quality=(q_obj, q_bkg),
         image=np.ascontiguousarray(decoded.image),
+        data=data,
+        extension="obic",
         **m,
     )
     figures = [obic]
@@ -322,6 +308,53 @@ def gui_notes(report) -> list[str]:
     return out
 
 
+def encode_side(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    codec: str,
+    quality: float | None,
+    target_bpp: float,
+    object_quality: float,
+    background_quality: float,
+    device: str,
+    progress: Progress,
+    cancel: Cancel,
+    weights: str | None = None,
+) -> CodecFigures:
+    """One codec for one side of the split view, and nothing else.
+
+    ``quality`` None: at the OBIC file's rate (the same search as Encode & compare), for a
+    codec the encode did not include; else at that native quality (the side's quality box).
+    OBIC's background quality keeps the encode's object–background gap.
+    """
+    from obic_core.evaluation.codecs.registry import get_codec
+    from obic_core.evaluation.compare import compare_one
+    from obic_core.evaluation.metrics import timed
+
+    common = dict(object_quality=object_quality, background_quality=background_quality, device=device, weights=weights)
+    progress(f"Encoding {codec}", 0.1)
+    if quality is None:
+        return _figures(compare_one(codec, image, mask, float(target_bpp), cancel=cancel, **common))
+    adapter = get_codec(codec, mask=mask if codec == "obic" else None, **common)
+    enc = adapter.encode_at(image, float(quality))
+    _check_cancel(cancel)
+    progress(f"Decoding {codec}", 0.7)
+    decoded, decode_s = timed(lambda: adapter.decode(enc.data))
+    q = adapter.qualities_for(enc.quality) if codec == "obic" else enc.quality
+    return CodecFigures(
+        codec=codec,
+        bytes=int(enc.bytes),
+        bpp=float(enc.bpp),
+        encode_s=enc.encode_s,
+        decode_s=decode_s,
+        quality=q,
+        image=np.ascontiguousarray(decoded, dtype=np.uint8),
+        data=bytes(enc.data),
+        extension=str(adapter.extension),
+        **_metrics(image, decoded, mask),
+    )
+
+
 def decode_obic(
     data: bytes, layers: Sequence[str], device: str, progress: Progress, cancel: Cancel, weights: str | None = None
 ) -> DecodeOutcome:
@@ -370,24 +403,38 @@ def sweep(
     progress: Progress,
     cancel: Cancel,
     weights: str | None = None,
+    quality_map: np.ndarray | None = None,
 ) -> SweepOutcome:
-    """RD points of this image: every codec at each target bitrate (reconstructions dropped)."""
+    """RD points of this image: every codec at each target bitrate (reconstructions dropped).
+
+    With a painted ``quality_map`` OBIC's points are that map scaled to each target (what
+    Encode would make at that size), not the two layer qualities.
+    """
     from obic_core.evaluation import compare
 
     curves: dict[str, list[RDPoint]] = {}
     n = len(targets)
     for i, t in enumerate(targets):
         _check_cancel(cancel)
+        stage = f"Sweep {i + 1}/{n} at {t:.2f} bpp"
+        others = tuple(codecs)
+        if quality_map is not None and "obic" in others:
+            others = tuple(c for c in others if c != "obic")
+            curves.setdefault("obic", []).append(
+                _mapped_point(image, mask, quality_map, float(t), device, weights, cancel)
+            )
+            if not others:
+                continue
         report = compare.compare_image(
             image,
             mask,
             float(t),
-            codecs=tuple(codecs),
+            codecs=others,
             object_quality=object_quality,
             background_quality=background_quality,
             device=device,
             weights=weights,
-            progress=_sub(progress, f"Sweep {i + 1}/{n} at {t:.2f} bpp", i / n, (i + 1) / n),
+            progress=_sub(progress, stage, i / n, (i + 1) / n),
             cancel=cancel,
         )
         for r in report.results:
@@ -397,6 +444,26 @@ def sweep(
     for pts in curves.values():
         pts.sort(key=lambda p: p.bpp)
     return SweepOutcome(curves, [float(t) for t in targets])
+
+
+def _mapped_point(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    quality_map: np.ndarray,
+    target_bpp: float,
+    device: str,
+    weights: str | None,
+    cancel: Cancel,
+) -> RDPoint:
+    """OBIC with the painted map at one target size: encode, decode, score."""
+    from obic_core import codec
+
+    settings = codec.EncodeSettings(target_bpp=target_bpp, device=device, weights=weights, quality_map=quality_map)
+    data = codec.encode(image, mask, settings, cancel=cancel)
+    _check_cancel(cancel)
+    m = _metrics(image, codec.decode(data, device=device, weights=weights).image, mask)
+    h, w = image.shape[:2]
+    return RDPoint(len(data) * 8 / (h * w), m.get("psnr"), m.get("ms_ssim"), m.get("object_psnr"))
 
 
 # -- estimate lane ---------------------------------------------------------------------------
@@ -409,14 +476,17 @@ def estimate_size(
     key: tuple,
     image: np.ndarray | None,
     mask: np.ndarray | None,
-    steps: np.ndarray,
+    steps: np.ndarray | None,
     device: str,
     progress: Progress,
     cancel: Cancel,
     weights: str | None = None,
+    layer_qualities: tuple[float, float] | None = None,
 ) -> SizeEstimate:
     """Predict the .obic size of a (rows, cols) grid of quality steps (q = k / 60) from the
     entropy model, without range coding (:class:`obic_core.rate_estimate.RateEstimator`).
+    Without a painted map the GUI sends ``layer_qualities`` (object, background) instead, and
+    the grid is made here from the coded mask: the GUI thread never runs the block rule.
 
     ``key`` names the image and mask; the GUI sends the pixels only when the worker may not
     hold that key yet, and gets ``missing=True`` back when it does not (e.g. after a restart).
@@ -437,7 +507,10 @@ def estimate_size(
         prepare_s = time.perf_counter() - t0
     _check_cancel(cancel)
     t0 = time.perf_counter()
-    est = _ESTIMATOR[1].estimate(qm.to_quality(np.asarray(steps, dtype=np.uint8)))
+    estimator = _ESTIMATOR[1]
+    if layer_qualities is not None:  # no painted map: each layer at its quality, on the worker's coded mask
+        steps = qm.layer_steps(estimator.lat, *layer_qualities)
+    est = estimator.estimate(qm.to_quality(np.asarray(steps, dtype=np.uint8)))
     return SizeEstimate(
         total_bytes=int(est.total_bytes),
         layer_bytes={str(k): float(v) for k, v in est.layer_bytes.items()},
@@ -445,4 +518,5 @@ def estimate_size(
         block_bits=np.ascontiguousarray(est.block_bits, dtype=np.float32),
         seconds=time.perf_counter() - t0,
         prepare_seconds=prepare_s,
+        coded=np.ascontiguousarray(_ESTIMATOR[1].lat),  # the GUI thread never runs the block rule
     )

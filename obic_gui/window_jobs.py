@@ -210,6 +210,7 @@ class JobActions:
                 background_quality=s.background_quality,
                 device=s.device,
                 weights=self.weights,
+                quality_map=quality_map_of(self),  # OBIC's curve follows the painted map too
             ),
             context=self.doc.generation,
             when_busy="queue",

@@ -159,8 +159,10 @@ class WindowMenus:
 
         A("toggle_overlay", "Show mask overlay", self.canvas.set_overlay_visible, "O", "overlay", checkable=True)
         self.actions["toggle_overlay"].setChecked(True)
-        A("zoom_fit", "Fit to window", self.zoom_fit, "F", "zoom-fit")
+        A("zoom_fit", "Fit to window", self.zoom_fit, ["F", "0"], "zoom-fit")
         A("zoom_100", "Actual pixels (100 %)", self.zoom_100, "1", "zoom-100")
+        A("zoom_200", "Zoom 200 %", lambda: self.zoom_step(2.0), "2")
+        A("zoom_400", "Zoom 400 %", lambda: self.zoom_step(4.0), "4")
         A("zoom_in", "Zoom in", lambda: self._current_view_zoom(1.25), QKeySequence.StandardKey.ZoomIn)
         A("zoom_out", "Zoom out", lambda: self._current_view_zoom(0.8), QKeySequence.StandardKey.ZoomOut)
         for i, name in enumerate(("tab_edit", "tab_compare", "tab_stats")):
@@ -257,6 +259,8 @@ class WindowMenus:
             None,
             "zoom_fit",
             "zoom_100",
+            "zoom_200",
+            "zoom_400",
             "zoom_in",
             "zoom_out",
             None,
@@ -314,7 +318,8 @@ class WindowMenus:
             ("Polygon, scissors: close / undo a point / cancel", "double-click or Enter / Backspace / Esc"),
             ("Pan", "Space+drag or middle button"),
             ("Zoom", "mouse wheel (around the cursor)"),
-            ("Fit / 100 %", "F / 1"),
+            ("Fit / 100 % / 200 % / 400 %", "F or 0 / 1 / 2 / 4"),
+            ("Compare: flash the original in every view", "hold \\ or O"),
             ("Mask overlay on/off", "O"),
             ("Quality brush / gradient / fill", "Q / D / Shift+G"),
             ("Quality map (heat map) on/off", "H"),

@@ -1,47 +1,56 @@
 """Compare view: original, OBIC and the other codecs at the same bitrate.
 
 Two layouts: a grid of synchronised views (zoom or pan one, all follow — for hunting
-artefacts in the same spot) and a Squoosh-style split between any two reconstructions.
+artefacts in the same spot) and a Squoosh-style split between any two reconstructions, each
+side with its own codec, quality and export (:mod:`obic_gui.widgets.split_side`). Zoom steps
+and the hold-to-flash original live in :mod:`obic_gui.widgets.zoom_bar`.
+
 Captions sit in a strip *below* each view, never over the picture, so they stay readable;
-in the grid they have their own layout rows, so a three-line caption next to two-line ones
-lowers no picture out of line. A file whose size is more than
-:data:`~obic_gui.quality.SAME_SIZE_TOLERANCE` from the OBIC file's is flagged in its caption:
-a "same bitrate" comparison it is not.
+in the grid they have their own layout rows, so a taller caption next to shorter ones lowers
+no picture out of line. What they say (size, % of the PNG, gap to OBIC, the ±5 % flag) is
+:mod:`obic_gui.widgets.compare_captions`.
 """
 
 from __future__ import annotations
 
-import math
+import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
+import numpy as np
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QButtonGroup,
-    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
+    QMenu,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from obic_gui.quality import (
-    codec_label,
-    describe_miss,
-    fmt_bpp,
-    fmt_bytes,
-    fmt_db,
-    fmt_ssim,
-    is_size_miss,
-    size_gap,
-    tolerance_text,
-)
+from obic_gui.qimage import rgb_to_qimage
+from obic_gui.quality import codec_label, fmt_quality, tolerance_text
 from obic_gui.results import CodecFigures
-from obic_gui.style import icon
+from obic_gui.widgets.compare_captions import (  # noqa: F401 (re-exported: the caption helpers)
+    GREY,
+    NOTE,
+    WARN,
+    caption_for,
+    original_caption,
+    png_share,
+    reference_caption,
+    size_flag,
+    size_line,
+)
 from obic_gui.widgets.image_view import ImageView
+from obic_gui.widgets.split_side import SideControls, SplitView
+from obic_gui.widgets.zoom_bar import FlashKey, ZoomBar
+
+SIDES = ("left", "right")
 
 
 @dataclass
@@ -49,49 +58,21 @@ class CompareEntry:
     key: str  # "original", "obic", "hevc", ...
     title: str
     image: QImage
-    caption: str  # rich text, two lines (three with a size flag)
+    caption: str  # rich text, three lines (four with a note)
     flagged: bool = False  # not at the OBIC file's size (see size_flag)
+    figures: CodecFigures | None = None  # None: the original (nothing to re-encode or export)
 
 
-WARN = "#ffb454"
+@dataclass
+class SideState:
+    """What one split side shows: a result of the encode, or its own re-encode (``custom``)."""
 
-
-def size_flag(fig: CodecFigures, reference_bytes: int | None) -> str | None:
-    """'⚠ 31 % smaller than the OBIC file' when ``fig`` is not at OBIC's size (None: it is)."""
-    if fig.codec == "obic":
-        return None
-    gap = size_gap(fig.bytes, reference_bytes)
-    if is_size_miss(gap):
-        return f"⚠ {describe_miss(gap)}"
-    return None
-
-
-def caption_for(fig: CodecFigures, reference_bytes: int | None = None) -> str:
-    """'<b>HEVC</b> 12,345 B · 0.251 bpp' over 'PSNR … · MS-SSIM … · object PSNR …',
-    and a third, orange line when the file is not at the OBIC file's size."""
-    head = f"<b>{codec_label(fig.codec)}</b> &nbsp; {fmt_bytes(fig.bytes)} · {fmt_bpp(fig.bpp)}"
-    flag = size_flag(fig, reference_bytes)
-    if not fig.reached and flag is None:
-        head += f" &nbsp;<span style='color:{WARN}'>(could not reach the target)</span>"
-    body = f"PSNR {fmt_db(fig.psnr)} · MS-SSIM {fmt_ssim(fig.ms_ssim)} · object {fmt_db(fig.object_psnr)}"
-    text = f"{head}<br><span style='color:#b9c0cc'>{body}</span>"
-    if flag is not None:
-        text += f"<br><span style='color:{WARN}'>{flag}</span>"
-    return text
-
-
-def reference_caption(width: int, height: int, decoded_obic: bool = False) -> str:
-    """The first tile's caption: the photo, or — for an opened .obic — its decoded pixels."""
-    if decoded_obic:
-        return (
-            f"<b>Reference: decoded .obic</b> &nbsp; {width}×{height}<br>"
-            f"<span style='color:{WARN}'>no original photo: scores are measured against these pixels</span>"
-        )
-    return f"<b>Original</b> &nbsp; {width}×{height}<br><span style='color:#b9c0cc'>uncompressed · 24 bpp</span>"
-
-
-def original_caption(width: int, height: int) -> str:
-    return reference_caption(width, height)
+    key: str | None = None
+    figures: CodecFigures | None = None
+    image: QImage | None = None
+    caption: str = ""
+    token: int = 0  # the latest request for this side; older answers are dropped
+    custom: bool = False
 
 
 class SyncGroup:
@@ -124,84 +105,6 @@ class SyncGroup:
             self._busy = False
 
 
-class SplitView(ImageView):
-    """Image A left of a draggable divider, image B right of it; both under one transform."""
-
-    split_moved = Signal(float)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._b: QImage | None = None
-        self.split = 0.5  # divider position as a fraction of the widget width
-        self._dragging = False
-
-    def set_pair(self, a: QImage | None, b: QImage | None) -> None:
-        self._b = b
-        self.set_image(a, keep_view=True)
-
-    def _divider_x(self) -> float:
-        return self.width() * self.split
-
-    def paint_extras(self, p: QPainter) -> None:
-        if self._b is None:
-            return
-        x = self._divider_x()
-        left = self.to_image(QPointF(x, 0)).x()
-        w, h = self.image_size()
-        p.save()
-        p.setClipRect(QRectF(x, 0, self.width() - x, self.height()))
-        p.fillRect(QRectF(x, 0, self.width() - x, self.height()), QColor(38, 40, 44))
-        self.paint_image(p, self._b, QRectF(max(0.0, math.floor(left)), 0, w, h))
-        p.restore()
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        p.setPen(QPen(QColor(0, 0, 0, 160), 4))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-        p.setPen(QPen(QColor(255, 255, 255), 2))
-        p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
-        c = QPointF(x, self.height() / 2)
-        p.setBrush(QColor(255, 255, 255))
-        p.setPen(QPen(QColor(0, 0, 0, 160), 1.5))
-        p.drawEllipse(c, 11, 11)
-        p.setPen(QPen(QColor(40, 40, 40), 2))
-        p.drawLine(c + QPointF(-5, 0), c + QPointF(-2, -3))
-        p.drawLine(c + QPointF(-5, 0), c + QPointF(-2, 3))
-        p.drawLine(c + QPointF(5, 0), c + QPointF(2, -3))
-        p.drawLine(c + QPointF(5, 0), c + QPointF(2, 3))
-
-    def _near_divider(self, pos: QPointF) -> bool:
-        return abs(pos.x() - self._divider_x()) <= 10
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and not self.space_held:
-            if self._near_divider(event.position()):
-                self._dragging = True
-            else:  # plain drag pans here: there is nothing to paint in this view
-                self._space = True
-                super().mousePressEvent(event)
-                self._space = False
-            event.accept()
-            return
-        super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._dragging:
-            self.split = max(0.0, min(1.0, event.position().x() / max(1, self.width())))
-            self.split_moved.emit(self.split)
-            self.update()
-            return
-        if not self.panning:
-            hover = self._near_divider(event.position())
-            self.setCursor(Qt.CursorShape.SplitHCursor if hover else Qt.CursorShape.OpenHandCursor)
-        super().mouseMoveEvent(event)
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._dragging:
-            self._dragging = False
-            event.accept()
-            return
-        super().mouseReleaseEvent(event)
-
-
 def _caption_label(html: str = "") -> QLabel:
     lab = QLabel(html)
     lab.setObjectName("caption")
@@ -209,20 +112,30 @@ def _caption_label(html: str = "") -> QLabel:
     lab.setWordWrap(True)
     lab.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     lab.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-    lab.setMinimumHeight(lab.fontMetrics().lineSpacing() * 2 + 12)
+    lab.setMinimumHeight(lab.fontMetrics().lineSpacing() * 3 + 12)
     return lab
 
 
 class CompareView(QWidget):
-    """Grid of synchronised views or a split view, with a bar to switch and pick the pair."""
+    """Grid of synchronised views or a split view, with zoom steps, flash and per-side controls."""
 
     zoom_changed = Signal(float)  # the shown views' scale (for the status bar)
     cursor_moved = Signal(int, int)  # image pixel under the mouse in any view (-1, -1: none)
+    #: a split side wants an encode: side, codec, native quality (None: at the OBIC file's rate), token
+    side_requested = Signal(str, str, object, int)
+    export_requested = Signal(object)  # the CodecFigures of a tile or side to write
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entries: list[CompareEntry] = []
         self.sync = SyncGroup()
+        self.reference_bytes: int | None = None
+        self.png_bytes: int | None = None
+        self._decoded_reference = False
+        self._shape: tuple[int, int] = (0, 0)  # (h, w) of the reference
+        self._available: list[str] = []
+        self._tokens = itertools.count(1)
+        self.side_state = {s: SideState() for s in SIDES}
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(0)
@@ -240,17 +153,11 @@ class CompareView(QWidget):
             group.addButton(b)
             bar.addWidget(b)
         self.grid_button.setChecked(True)
-        self.pair_label = QLabel("   Left")
-        self.left_combo = QComboBox()
-        self.right_label = QLabel("Right")
-        self.right_combo = QComboBox()
-        for w in (self.left_combo, self.right_combo):
-            w.setMinimumWidth(170)
-        bar.addWidget(self.pair_label)
-        bar.addWidget(self.left_combo)
-        bar.addWidget(self.right_label)
-        bar.addWidget(self.right_combo)
         bar.addStretch(1)
+        self.flash_hint = QLabel("Showing the original — release \\ or O to return")
+        self.flash_hint.setStyleSheet(f"color: {NOTE}; font-weight: bold")
+        self.flash_hint.hide()
+        bar.addWidget(self.flash_hint)
         # the tolerance, said once where the flags are (each flagged caption says by how much)
         self.flag_hint = QLabel(f"⚠ = file size not within {tolerance_text()} of the OBIC file's")
         self.flag_hint.setStyleSheet(f"color: {WARN}")
@@ -260,14 +167,10 @@ class CompareView(QWidget):
         self.stale.setObjectName("warning")
         self.stale.hide()
         bar.addWidget(self.stale)
-        self.fit_button = QToolButton()
-        self.fit_button.setIcon(icon("zoom-fit"))
-        self.fit_button.setToolTip("Fit (F)")
-        self.one_button = QToolButton()
-        self.one_button.setIcon(icon("zoom-100"))
-        self.one_button.setToolTip("100 % (1)")
-        bar.addWidget(self.fit_button)
-        bar.addWidget(self.one_button)
+        bar.addSpacing(10)
+        self.zoom_bar = ZoomBar()
+        self.zoom_bar.setToolTip("Hold \\ or O to flash the original in every view")
+        bar.addWidget(self.zoom_bar)
         lay.addLayout(bar)
 
         self.stack = QStackedWidget()
@@ -289,30 +192,101 @@ class CompareView(QWidget):
         self.split_view = SplitView()
         self._watch(self.split_view)
         sl.addWidget(self.split_view, 1)
-        caps = QHBoxLayout()
-        caps.setSpacing(0)
+        self.side_controls = {s: SideControls(s) for s in SIDES}
         self.left_caption = _caption_label()
         self.right_caption = _caption_label()
-        self.right_caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        caps.addWidget(self.left_caption, 1)
-        caps.addWidget(self.right_caption, 1)
-        sl.addLayout(caps)
+        self.right_caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        under = QHBoxLayout()
+        under.setSpacing(12)
+        for side, caption in (("left", self.left_caption), ("right", self.right_caption)):
+            col = QVBoxLayout()
+            col.setSpacing(0)
+            col.addWidget(self.side_controls[side])
+            col.addWidget(caption)
+            under.addLayout(col, 1)
+        sl.addLayout(under)
+        self.left_combo = self.side_controls["left"].combo
+        self.right_combo = self.side_controls["right"].combo
         for page in (self.empty, self.grid_page, self.split_page):
             self.stack.addWidget(page)
         lay.addWidget(self.stack, 1)
 
         self.grid_views: list[ImageView] = []
+        self._captions: list[QLabel] = []
+        self._flashing = False
+        self.flash_key = FlashKey(self, self.set_flash)
         group.buttonToggled.connect(lambda *_: self._show_mode())
-        self.left_combo.currentIndexChanged.connect(self._update_split)
-        self.right_combo.currentIndexChanged.connect(self._update_split)
-        self.fit_button.clicked.connect(self.fit)
-        self.one_button.clicked.connect(self.actual_size)
+        for side, controls in self.side_controls.items():
+            controls.picked.connect(lambda key, s=side: self._side_picked(s, key))
+            controls.quality_changed.connect(lambda codec, q, s=side: self._request(s, codec, q))
+            controls.export_clicked.connect(lambda s=side: self.export_side(s))
+        self.zoom_bar.fit_requested.connect(self.fit)
+        self.zoom_bar.step_requested.connect(self.zoom_step)
         self._show_mode()
 
     # -- content ---------------------------------------------------------------------------
+    def set_results(
+        self,
+        reference: np.ndarray | None,
+        figures: Sequence[CodecFigures],
+        decoded_reference: bool = False,
+        png_bytes: int | None = None,
+    ) -> None:
+        """Show an encode: the reference photo, then every figure that has a reconstruction."""
+        if reference is None:
+            self.reference_bytes = self.png_bytes = None
+            self.set_entries([])
+            return
+        h, w = reference.shape[:2]
+        self._shape, self._decoded_reference, self.png_bytes = (h, w), decoded_reference, png_bytes
+        obic = next((f for f in figures if f.codec == "obic"), None)
+        self.reference_bytes = obic.bytes if obic is not None else None
+        # an opened .obic has no original: its decoded pixels are the reference, and say so
+        title = "Decoded .obic (reference)" if decoded_reference else "Original"
+        entries = [CompareEntry("original", title, rgb_to_qimage(reference), self._reference_caption())]
+        for f in figures:
+            if f.image is not None:
+                flagged = size_flag(f, self.reference_bytes) is not None
+                caption = caption_for(f, self.reference_bytes, png_bytes)
+                entries.append(CompareEntry(f.codec, codec_label(f.codec), rgb_to_qimage(f.image), caption, flagged, f))
+        self.set_entries(entries)
+
+    def _reference_caption(self) -> str:
+        h, w = self._shape
+        return reference_caption(w, h, self._decoded_reference, self.png_bytes)
+
+    def set_png_bytes(self, png_bytes: int | None) -> None:
+        """The original's PNG size arrived (it is measured once per photo, on a worker): re-caption."""
+        self.png_bytes = png_bytes
+        labels = self._captions
+        for i, e in enumerate(self.entries):
+            e.caption = (
+                self._reference_caption()
+                if e.figures is None
+                else caption_for(e.figures, self.reference_bytes, png_bytes)
+            )
+            if i < len(labels):
+                labels[i].setText(e.caption)
+        for st in self.side_state.values():
+            if st.figures is not None and st.custom:
+                st.caption = self._side_caption(st.figures)
+            elif st.key is not None and self._entry(st.key) is not None:
+                st.caption = self._entry(st.key).caption
+        self._update_split()
+
+    def _cols(self) -> int:
+        n = len(self.entries)
+        return 1 if n <= 1 else 2 if n in (2, 4) else 3 if n in (3, 5, 6, 9) else 4
+
+    def set_available_codecs(self, codecs: Sequence[str]) -> None:
+        """Codecs a split side may switch to beyond this encode's (what the worker can run)."""
+        self._available = [c for c in codecs if c != "original"]
+        self._fill_side_choices()
+
     def set_entries(self, entries: list[CompareEntry]) -> None:
-        """Replace what is compared (keeps the chosen pair when those codecs are still there)."""
-        keep = (self.left_combo.currentData(), self.right_combo.currentData())
+        """Replace what is compared (keeps each side's choice when that result is still there)."""
+        keep = {s: self.side_state[s].key for s in SIDES}
+        self.set_flash(False)
         self.entries = entries
         while self.grid.count():
             item = self.grid.takeAt(0)
@@ -320,9 +294,9 @@ class CompareView(QWidget):
                 item.widget().hide()
                 item.widget().deleteLater()
         self.grid_views = []
+        self._captions = []
         self.sync.clear()
-        n = len(entries)
-        cols = 1 if n <= 1 else 2 if n in (2, 4) else 3 if n in (3, 5, 6, 9) else 4
+        cols = self._cols()
         for r in range(self.grid.rowCount()):
             self.grid.setRowStretch(r, 0)
             self.grid.setRowMinimumHeight(r, 0)
@@ -334,45 +308,55 @@ class CompareView(QWidget):
                 self.grid.setRowMinimumHeight(row - 1, 6)
             view = ImageView()
             view.set_image(e.image)
-            view.setToolTip(e.title)
+            view.setToolTip(e.title + ("" if e.figures is None else " — right-click to export"))
+            view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            view.customContextMenuRequested.connect(lambda pos, v=view, k=e.key: self._tile_menu(v, k, pos))
             caption = _caption_label(e.caption)
             self.grid.addWidget(view, row, col)
             self.grid.addWidget(caption, row + 1, col)
             self.grid.setRowStretch(row, 1)
             self.grid_views.append(view)
+            self._captions.append(caption)
             self.sync.add(view)
             self._watch(view)
         for c in range(self.grid.columnCount()):
             self.grid.setColumnStretch(c, 1 if c < cols else 0)
-        for combo in (self.left_combo, self.right_combo):
-            combo.blockSignals(True)
-            combo.clear()
-            for e in entries:
-                combo.addItem(e.title, e.key)
-            combo.blockSignals(False)
         keys = [e.key for e in entries]
-
-        def pick(kept, preferred, fallback):
-            if kept in keys:
-                return kept
-            if preferred in keys:
-                return preferred
-            return fallback if keys else None
-
-        left = pick(keep[0], "original", keys[0] if keys else None)
-        right = pick(keep[1], "obic", keys[-1] if keys else None)
-        if left is not None:
-            self.left_combo.setCurrentIndex(keys.index(left))
-        if right is not None:
-            self.right_combo.setCurrentIndex(keys.index(right))
+        defaults = {"left": "original", "right": "obic"}
+        for side in SIDES:
+            key = keep[side] if keep[side] in keys else defaults[side] if defaults[side] in keys else None
+            if key is None and keys:
+                key = keys[0] if side == "left" else keys[-1]
+            self._show_entry(side, key)
+        self._fill_side_choices()
         self.split_view.set_image(None)
         self.flag_hint.setVisible(any(e.flagged for e in entries))
         self._update_split()
         self._show_mode()
 
+    def grid_captions(self) -> list[QLabel]:
+        """The grid's caption labels, one per tile in entry order (tests, screenshots)."""
+        return list(self._captions)
+
+    def _fill_side_choices(self) -> None:
+        items = [(e.key, e.title) for e in self.entries]
+        if self.reference_bytes is not None:  # other codecs: encoded at the OBIC file's rate on demand
+            have = {e.key for e in self.entries}
+            items += [(c, f"{codec_label(c)} (encode at this size)") for c in self._available if c not in have]
+        for side, controls in self.side_controls.items():
+            controls.set_choices(items, self.side_state[side].key)
+
     def _watch(self, view: ImageView) -> None:
-        view.view_changed.connect(lambda s, *_: self.zoom_changed.emit(s))
+        view.view_changed.connect(lambda s, *_: self._zoom_moved(s))
         view.cursor_moved.connect(self.cursor_moved)
+
+    def _zoom_moved(self, scale: float) -> None:
+        self._show_zoom()
+        self.zoom_changed.emit(scale)
+
+    def _show_zoom(self) -> None:
+        views = [v for v in self._views() if v.image() is not None]
+        self.zoom_bar.show_zoom(views[0].scale if views else None, bool(views) and views[0].fitted)
 
     def current_scale(self) -> float | None:
         """Zoom of the views on screen (grid views share one), None when there are none."""
@@ -392,23 +376,119 @@ class CompareView(QWidget):
     def _entry(self, key) -> CompareEntry | None:
         return next((e for e in self.entries if e.key == key), None)
 
+    # -- split sides -----------------------------------------------------------------------
+    def _show_entry(self, side: str, key: str | None) -> None:
+        """Show a result of the encode on ``side`` (any re-encode in flight for it is dropped)."""
+        st, controls = self.side_state[side], self.side_controls[side]
+        entry = self._entry(key)
+        st.key, st.token, st.custom = key, next(self._tokens), False
+        st.figures = entry.figures if entry else None
+        st.image = entry.image if entry else None
+        st.caption = entry.caption if entry else ""
+        controls.set_quality(key, st.figures.quality if st.figures else None)
+        controls.export.setEnabled(st.figures is not None)
+        controls.set_busy("")
+
+    def _side_picked(self, side: str, key: str) -> None:
+        if self._entry(key) is not None:
+            self._show_entry(side, key)
+            self._update_split()
+        elif key:  # a codec this encode did not include: at the OBIC file's rate
+            self._request(side, key, None)
+
+    def _request(self, side: str, codec: str, quality: float | None) -> None:
+        if self.reference_bytes is None:
+            return
+        st = self.side_state[side]
+        st.key, st.token = codec, next(self._tokens)
+        what = "at the OBIC file's size" if quality is None else f"at {fmt_quality(codec, quality)}"
+        self.side_controls[side].set_busy(f"Encoding {codec_label(codec)} {what}…")
+        self.side_requested.emit(side, codec, quality, st.token)
+
+    def _side_caption(self, fig: CodecFigures) -> str:
+        note = f"this side only: {codec_label(fig.codec)} at {fmt_quality(fig.codec, fig.quality)}"
+        return caption_for(fig, self.reference_bytes, self.png_bytes, note)
+
+    def set_side_result(self, side: str, token: int, fig: CodecFigures) -> bool:
+        """A side's re-encode is done: show it on that side only (False: a newer request won)."""
+        st = self.side_state.get(side)
+        if st is None or token != st.token or fig.image is None:
+            return False
+        st.key, st.figures, st.custom = fig.codec, fig, True
+        st.image, st.caption = rgb_to_qimage(fig.image), self._side_caption(fig)
+        controls = self.side_controls[side]
+        controls.combo.blockSignals(True)
+        controls.combo.setCurrentIndex(max(0, controls.combo.findData(fig.codec)))
+        controls.combo.blockSignals(False)
+        controls.set_quality(fig.codec, fig.quality)
+        controls.export.setEnabled(True)
+        controls.set_busy("")
+        self._update_split()
+        return True
+
+    def set_side_failed(self, side: str, token: int, message: str) -> None:
+        st = self.side_state.get(side)
+        if st is not None and token == st.token:
+            self.side_controls[side].set_busy(f"⚠ {message}")
+
+    def side_figures(self, side: str) -> CodecFigures | None:
+        return self.side_state[side].figures
+
+    def export_side(self, side: str) -> None:
+        fig = self.side_state[side].figures
+        if fig is not None:
+            self.export_requested.emit(fig)
+
+    def _tile_menu(self, view: ImageView, key: str, pos: QPoint) -> None:
+        entry = self._entry(key)
+        if entry is None or entry.figures is None:
+            return
+        menu = QMenu(view)
+        ext = entry.figures.extension if entry.figures.data is not None else None
+        menu.addAction(
+            f"Export {entry.title} (PNG" + (f" + .{ext})…" if ext else ")…"),
+            lambda: self.export_requested.emit(entry.figures),
+        )
+        menu.popup(view.mapToGlobal(pos))
+
     def _update_split(self, *args) -> None:
-        a, b = self._entry(self.left_combo.currentData()), self._entry(self.right_combo.currentData())
-        self.split_view.set_pair(a.image if a else None, b.image if b else None)
-        self.left_caption.setText(a.caption if a else "")
-        self.right_caption.setText(b.caption if b else "")
+        left, right = self.side_state["left"], self.side_state["right"]
+        self.split_view.set_pair(left.image, right.image)
+        self.left_caption.setText(left.caption)
+        self.right_caption.setText(right.caption)
+        self._show_zoom()
 
     def _show_mode(self) -> None:
         split = self.split_button.isChecked()
-        for w in (self.pair_label, self.left_combo, self.right_label, self.right_combo):
-            w.setVisible(split and bool(self.entries))
         if not self.entries:
             self.stack.setCurrentWidget(self.empty)
         else:
             self.stack.setCurrentWidget(self.split_page if split else self.grid_page)
+        self.zoom_bar.setVisible(bool(self.entries))
+        self._show_zoom()
         scale = self.current_scale()
         if scale is not None:  # another layout, another zoom: the status bar follows
             self.zoom_changed.emit(scale)
+
+    # -- flash the original ------------------------------------------------------------------
+    @property
+    def flashing(self) -> bool:
+        return self._flashing
+
+    def set_flash(self, on: bool) -> None:
+        """Show the original in every view and on both sides (``on``), or each view's own again."""
+        original = self._entry("original")
+        image = original.image if (on and original is not None) else None
+        self._flashing = image is not None
+        for v in self.grid_views:
+            v.set_flash(image)
+        self.split_view.set_flash(image)
+        self.flash_hint.setVisible(image is not None)
+
+    def hideEvent(self, event) -> None:
+        self.set_flash(False)  # another tab: the key-up may never reach us
+        self.flash_key.held = False
+        super().hideEvent(event)
 
     # -- zoom ------------------------------------------------------------------------------
     def _views(self) -> list[ImageView]:
@@ -420,6 +500,10 @@ class CompareView(QWidget):
             views[0].fit()
 
     def actual_size(self) -> None:
+        self.zoom_step(1.0)
+
+    def zoom_step(self, scale: float) -> None:
+        """100 %, 2× or 4× in the views on screen (the others follow through the sync group)."""
         views = self._views()
         if views:
-            views[0].actual_size()  # the others follow through the sync group
+            views[0].zoom_to(scale)

@@ -99,6 +99,7 @@ class ImageView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._image: QImage | None = None
+        self._flash: QImage | None = None  # shown instead of _image while a key is held
         self._scale = 1.0
         self._cx = self._cy = 0.0  # image point shown at the widget centre
         self._fit = True  # refit on resize until the user zooms
@@ -127,6 +128,20 @@ class ImageView(QWidget):
 
     def image(self) -> QImage | None:
         return self._image
+
+    def set_flash(self, image: QImage | None) -> None:
+        """Show ``image`` in place of this view's own, same transform, until called with None.
+
+        The compare view flashes the original this way while a key is held: swapping the
+        picture, not the view, keeps the zoom and the spot being inspected exactly where they are.
+        """
+        if image is not self._flash:
+            self._flash = image
+            self.update()
+
+    def shown_image(self) -> QImage | None:
+        """What is painted now: the flashed image while one is held, else the view's own."""
+        return self._flash if self._flash is not None and self._image is not None else self._image
 
     def image_size(self) -> tuple[int, int]:
         return (0, 0) if self._image is None else (self._image.width(), self._image.height())
@@ -158,8 +173,12 @@ class ImageView(QWidget):
 
     def actual_size(self) -> None:
         """100 %: one image pixel per screen pixel, keeping the centre."""
+        self.zoom_to(1.0)
+
+    def zoom_to(self, scale: float) -> None:
+        """A fixed zoom step (100 %, 2×, 4×) around the image point at the centre of the view."""
         self._fit = False
-        self._apply(1.0, self._cx, self._cy)
+        self._apply(min(MAX_SCALE, max(MIN_SCALE, float(scale))), self._cx, self._cy)
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         """Zoom keeping the image point under ``anchor`` (widget coords) where it is."""
@@ -210,7 +229,7 @@ class ImageView(QWidget):
         if self._image is None:
             self.paint_placeholder(p)
             return
-        self.paint_image(p, self._image)
+        self.paint_image(p, self.shown_image())
         self.paint_extras(p)
 
     def paint_placeholder(self, p: QPainter) -> None:

@@ -75,6 +75,17 @@ METRICS = {  # combo label → (RD point attribute, axis label, transform)
 EMPTY_RD_RANGE = {"PSNR": (20.0, 45.0), "MS-SSIM (dB)": (5.0, 25.0), "Object PSNR": (20.0, 45.0)}
 WARN = "#ffb454"
 RD_HINT = "Press “Run RD sweep” to plot this image's rate–distortion curves."
+#: the RD plot's rate axes: most of what differs between codecs happens at 0.03–0.5 bpp, which
+#: a linear axis up to 1 bpp squeezes into its left third; a log axis spreads it out
+RATE_AXES = {  # key → (combo text, log axis, fixed bpp range or None)
+    "log": ("log rate", True, None),
+    "linear": ("linear rate", False, None),
+    "low": ("low rates, 0.03–0.5 bpp", True, (0.03, 0.5)),
+}
+#: tick labels of a log rate axis (bpp): plain numbers, not pyqtgraph's powers of ten
+LOG_TICKS = (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
+#: the rate axis of an empty RD plot (bpp)
+EMPTY_RATE_RANGE = (0.03, 1.0)
 COLUMNS = (
     "Codec",
     "Bytes",
@@ -108,6 +119,17 @@ class NumItem(QTableWidgetItem):
         a = self.value if isinstance(self.value, (int, float)) else -math.inf
         b = other.value if isinstance(other, NumItem) and isinstance(other.value, (int, float)) else -math.inf
         return a < b
+
+
+def png_share_tip(nbytes: int, png_bytes: int | None) -> str:
+    """The Bytes cell's tooltip: the file as a share of the original saved as PNG ('' unknown).
+
+    A tooltip, not a column: the table is already as wide as the tab, and a thirteenth
+    column would cut off the quality settings; the compare captions show the share anyway.
+    """
+    if not png_bytes:
+        return ""
+    return f"{100.0 * nbytes / png_bytes:.2f} % of the original as PNG ({png_bytes:,} B)"
 
 
 def _style_plot(plot: pg.PlotWidget, title: str) -> None:
@@ -166,8 +188,14 @@ class StatsPanel(QWidget):
         )
         self.metric = QComboBox()
         self.metric.addItems(list(METRICS))
+        self.rate_axis = QComboBox()
+        for key, (text, _, _) in RATE_AXES.items():
+            self.rate_axis.addItem(text, key)
+        self.rate_axis.setToolTip("Rate axis: log (default) spreads out the low rates where codecs differ most")
         bar.addWidget(self.sweep_button)
         bar.addStretch(1)
+        bar.addWidget(QLabel("Axis"))
+        bar.addWidget(self.rate_axis)
         bar.addWidget(QLabel("Quality metric"))
         bar.addWidget(self.metric)
         rl.addLayout(bar)
@@ -224,11 +252,13 @@ class StatsPanel(QWidget):
 
         self.sweep: SweepOutcome | None = None
         self.current: list[CodecFigures] = []
+        self.png_bytes: int | None = None  # the original as PNG: the Bytes cells' "% of PNG" tooltips
         self.stream_layout: StreamLayout | None = None
         self._dirty: set[str] = {"bits", "rd"}
         self._scheduled = False
         self.sweep_button.clicked.connect(self.sweep_requested)
         self.metric.currentIndexChanged.connect(lambda *_: self._schedule("rd"))
+        self.rate_axis.currentIndexChanged.connect(lambda *_: self._schedule("rd"))
 
     # -- lazy drawing ------------------------------------------------------------------------
     # pyqtgraph items cost tens of ms to build; they are drawn only when the panel is on
@@ -303,8 +333,13 @@ class StatsPanel(QWidget):
         )
 
     # -- table -----------------------------------------------------------------------------
-    def set_figures(self, figures: list[CodecFigures]) -> None:
+    def set_png_bytes(self, png_bytes: int | None) -> None:
+        """The original's PNG size arrived: the Bytes cells say their share of it."""
+        self.set_figures(self.current, png_bytes)
+
+    def set_figures(self, figures: list[CodecFigures], png_bytes: int | None = None) -> None:
         self.current = list(figures)
+        self.png_bytes = png_bytes
         self.table.setSortingEnabled(False)
         # keep OBIC first (insertion order) until the user sorts by a column
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -327,10 +362,12 @@ class StatsPanel(QWidget):
                 gap_item.setToolTip(tip)
                 name.setToolTip(tip)
             quality = QTableWidgetItem(fmt_quality(f.codec, f.quality))
+            bytes_item = NumItem(f"{f.bytes:,}", f.bytes)
+            bytes_item.setToolTip(png_share_tip(f.bytes, png_bytes))
             quality.setToolTip(QUALITY_SCALES.get(f.codec, ""))
             cells = [
                 name,
-                NumItem(f"{f.bytes:,}", f.bytes),
+                bytes_item,
                 NumItem(f"{f.bpp:.4f}", f.bpp),
                 NumItem(fmt_db(f.psnr).replace(" dB", ""), f.psnr),
                 NumItem(fmt_ssim(f.ms_ssim), f.ms_ssim),
@@ -376,11 +413,29 @@ class StatsPanel(QWidget):
         if running:
             self.rd_note.setText("Sweep running… (progress in the Encode panel; Esc cancels)")
 
+    def rate_axis_mode(self) -> str:
+        return self.rate_axis.currentData() or "log"
+
+    def rd_rate_range(self) -> tuple[float, float]:
+        """The bpp range the RD plot shows (in bpp whether the axis is log or linear)."""
+        (x0, x1), _ = self.rd_plot.getViewBox().viewRange()
+        return (10**x0, 10**x1) if RATE_AXES[self.rate_axis_mode()][1] else (x0, x1)
+
+    def _set_rate_axis(self) -> tuple[bool, tuple[float, float] | None]:
+        _, log, fixed = RATE_AXES[self.rate_axis_mode()]
+        self.rd_plot.setLogMode(x=log, y=False)
+        bottom = self.rd_plot.getAxis("bottom")
+        bottom.setTicks([[(math.log10(v), f"{v:g}") for v in LOG_TICKS]] if log else None)
+        self.rd_plot.setLabel("bottom", "bits per pixel" + (" (log scale)" if log else ""), color=PLOT_FG)
+        return log, fixed
+
     def _plot_rd(self) -> None:
         label = self.metric.currentText() or "PSNR"
         attr, axis, tf = METRICS[label]
         self.rd_plot.clear()
+        log, fixed = self._set_rate_axis()
         legend: list[str] = []
+        rates: list[float] = []  # every plotted bpp, for a log axis's range
         self.rd_plot.setLabel("left", axis, color=PLOT_FG)
         drawn = False
 
@@ -406,6 +461,7 @@ class StatsPanel(QWidget):
                     symbolPen=pg.mkPen(PLOT_BG),
                 )
                 drawn = True
+                rates += [x for x, _ in xy]
                 legend.append(f"<span style='color:{colour}'>●━</span>&nbsp;{codec_label(codec)}")
             self.rd_note.setText(
                 f"{len(self.sweep.targets)} bitrates: " + ", ".join(f"{t:.2f}" for t in self.sweep.targets) + " bpp"
@@ -426,16 +482,32 @@ class StatsPanel(QWidget):
                 symbolPen=pg.mkPen("#ffffff", width=1),
             )
             drawn = True
+            rates.append(f.bpp)
             if self.sweep is None:
                 legend.append(f"<span style='color:{colour}'>★</span>&nbsp;{codec_label(f.codec)}")
         if any(y is not None for _, y in stars):
             legend.append("★&nbsp;=&nbsp;this&nbsp;encode")
         self._set_legend(legend)
         vb = self.rd_plot.getViewBox()
-        if drawn:
+
+        def to_axis(r: tuple[float, float]) -> tuple[float, float]:
+            return (math.log10(r[0]), math.log10(r[1])) if log else r
+
+        if drawn and fixed is None:
+            vb.setAutoVisible(y=False)
             vb.enableAutoRange()  # fit this image's points, even after the user zoomed the plot
+            if log and rates:  # at least a factor 2.5 of rate in view, so bpp tick labels show
+                lo, hi = min(rates), max(rates)
+                widen = max(1.25, math.sqrt(2.5 * lo / hi))
+                vb.setXRange(*to_axis((lo / widen, hi * widen)), padding=0)
+        elif drawn:  # the low-rate zoom: that bpp range, and the quality range of what is in it
+            vb.setAutoVisible(y=True)
+            vb.setXRange(*to_axis(fixed), padding=0.02)
+            vb.enableAutoRange(axis=pg.ViewBox.YAxis)
         else:  # nothing to show: neutral axes, not the previous image's
-            vb.setRange(xRange=(0.0, 1.0), yRange=EMPTY_RD_RANGE.get(label, (0.0, 1.0)), padding=0)
+            vb.setRange(
+                xRange=to_axis(fixed or EMPTY_RATE_RANGE), yRange=EMPTY_RD_RANGE.get(label, (0.0, 1.0)), padding=0
+            )
 
     def _set_legend(self, entries: list[str]) -> None:
         grid = self.rd_legend_grid

@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 
+from obic_core import quality_map as qm
+from obic_core.rules import coded_mask
 from obic_gui.results import (
     CodecFigures,
     DecodeOutcome,
@@ -23,7 +25,7 @@ from obic_gui.results import (
     StreamLayout,
     SweepOutcome,
 )
-from obic_gui.tasks import load_image, read_mask_file, write_bytes, write_pngs  # noqa: F401 (real io)
+from obic_gui.tasks import load_image, original_png_bytes, write_export, write_pngs  # noqa: F401 (real io)
 
 #: seconds the "slow" fakes take unless cancelled (a hang guard, not a timing assertion)
 SLOW_S = 60.0
@@ -56,6 +58,16 @@ def probe(progress, cancel, weights=None):
     return ProbeOutcome(["cpu"], ["obic", "obic-single", "hevc", "webp", "jpeg"], ["auto", "saliency"])
 
 
+#: the fake compressed files' extensions (as the real adapters name them)
+FAKE_EXTENSIONS = {"obic": "obic", "obic-single": "obic", "hevc": "heic", "webp": "webp", "jpeg": "jpg", "avif": "avif"}
+
+
+def _fake_file(codec: str, nbytes: int) -> bytes:
+    """A stand-in compressed file of exactly ``nbytes`` bytes (what export writes)."""
+    head = codec.encode()[:nbytes]
+    return head + bytes(max(0, nbytes - len(head)))
+
+
 def _fig(codec, image, nbytes, seed):
     rng = np.random.default_rng(seed)
     noisy = np.clip(image.astype(np.int16) + rng.integers(-8, 9, image.shape), 0, 255).astype(np.uint8)
@@ -72,6 +84,8 @@ def _fig(codec, image, nbytes, seed):
         encode_s=0.01,
         decode_s=0.01,
         image=noisy,
+        data=_fake_file(codec, nbytes),
+        extension=FAKE_EXTENSIONS.get(codec, "bin"),
     )
 
 
@@ -151,8 +165,24 @@ def decode_obic(data, layers, device, progress, cancel, weights=None):
     return DecodeOutcome(image, mask, tuple(layers), None, layout, 0.01, quality_steps=steps)
 
 
-def sweep(image, mask, targets, codecs, object_quality, background_quality, device, progress, cancel, weights=None):
+SWEEP_CALLS: list[dict] = []
+
+
+def sweep(
+    image,
+    mask,
+    targets,
+    codecs,
+    object_quality,
+    background_quality,
+    device,
+    progress,
+    cancel,
+    weights=None,
+    quality_map=None,
+):
     """RD points that rise with the rate, higher for the first codecs."""
+    SWEEP_CALLS.append({"codecs": tuple(codecs), "quality_map": quality_map})
     curves = {
         c: [RDPoint(t, 30.0 + 8 * t - i, 0.9 + 0.05 * t, 31.0 + 8 * t - i) for t in targets]
         for i, c in enumerate(codecs)
@@ -212,17 +242,55 @@ BITS_PER_STEP = 4.0
 ESTIMATE_DELAY = 0.0
 
 
-def estimate_size(key, image, mask, steps, device, progress, cancel, weights=None):
+_ESTIMATE_CODED = None
+
+
+def estimate_size(key, image, mask, steps, device, progress, cancel, weights=None, layer_qualities=None):
     """A size that grows with every block's quality; ``missing`` when the image was never sent."""
     global _ESTIMATE_KEY
-    ESTIMATE_CALLS.append({"key": key, "sent_image": image is not None, "steps": np.array(steps)})
+    global _ESTIMATE_CODED
+    call = {"key": key, "sent_image": image is not None, "steps": None if steps is None else np.array(steps)}
+    ESTIMATE_CALLS.append(call)
     if tuple(key) != _ESTIMATE_KEY:
         if image is None:
             return SizeEstimate(0, {}, 0, None, missing=True)
         _ESTIMATE_KEY = tuple(key)
+        _ESTIMATE_CODED = coded_mask(mask)  # like the real worker: the block rule runs here
+    if layer_qualities is not None:  # like the real worker: the grid from its coded mask
+        steps = qm.layer_steps(_ESTIMATE_CODED, *layer_qualities)
+        call["steps"] = np.array(steps)
     t0 = time.monotonic()
     while time.monotonic() - t0 < ESTIMATE_DELAY and not cancel():
         time.sleep(0.005)
     bits = (1.0 + np.asarray(steps, np.float64)) * BITS_PER_STEP
     total = int(round(bits.sum() / 8)) + 80
-    return SizeEstimate(total, {"object": bits.sum() / 16, "background": bits.sum() / 16}, 80, bits.astype(np.float32))
+    layers = {"object": bits.sum() / 16, "background": bits.sum() / 16}
+    return SizeEstimate(total, layers, 80, bits.astype(np.float32), coded=_ESTIMATE_CODED)
+
+
+#: every fake split-side encode: codec, quality (None: at the OBIC rate) and target bpp
+SIDE_CALLS: list[dict] = []
+
+
+def encode_side(
+    image,
+    mask,
+    codec,
+    quality,
+    target_bpp,
+    object_quality,
+    background_quality,
+    device,
+    progress,
+    cancel,
+    weights=None,
+):
+    """One codec for one split side: a size that grows with the quality (at the OBIC rate when None)."""
+    SIDE_CALLS.append({"codec": codec, "quality": quality, "target_bpp": target_bpp})
+    h, w = image.shape[:2]
+    nbytes = round(target_bpp * h * w / 8) if quality is None else 200 + 10 * round(float(quality))
+    fig = _fig(codec, image, nbytes, 7)
+    fig.quality = 50 if quality is None else quality
+    if codec == "obic":
+        fig.quality = (float(quality or object_quality), float(background_quality))
+    return fig

@@ -6,6 +6,7 @@ quality settings, HEVC's note) are checked in test_gui_real.py.
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import numpy as np
@@ -103,7 +104,7 @@ def test_the_rd_plot_forgets_the_previous_images_axes(qtbot, window, tmp_path, p
         window.run_sweep()
     window.stats.flush()
     window.stats.rd_plot.grab()  # pyqtgraph fits its range when it paints
-    (x0, x1), (y0, y1) = window.stats.rd_plot.getViewBox().viewRange()
+    (x0, x1), (y0, y1) = window.stats.rd_rate_range(), window.stats.rd_plot.getViewBox().viewRange()[1]
     assert x1 > 0.7 and y1 > 34, "the sweep's points are in view"
     other = tmp_path / "other.png"
     write_png(other, photo[::-1].copy())
@@ -111,7 +112,7 @@ def test_the_rd_plot_forgets_the_previous_images_axes(qtbot, window, tmp_path, p
         window.open_path(str(other))
     window.stats.flush()
     window.stats.rd_plot.grab()
-    (a0, a1), (b0, b1) = window.stats.rd_plot.getViewBox().viewRange()
+    (a0, a1), (b0, b1) = window.stats.rd_rate_range(), window.stats.rd_plot.getViewBox().viewRange()[1]
     assert (a0, a1, b0, b1) != pytest.approx((x0, x1, y0, y1), rel=0.02), "the previous image's axes stayed"
     assert not window.stats.rd_plot.getPlotItem().listDataItems()
     assert not window.stats.legend_entries()
@@ -220,6 +221,43 @@ def test_opening_a_big_photo_does_no_pixel_work_on_the_gui_thread(qtbot, window,
     assert on_gui == [], f"on the GUI thread: {sorted(set(on_gui))}"
     assert "overlay_bgra" in calls
     assert isinstance(canvas.image(), QImage) and canvas.image().size().width() == w
+
+
+def test_the_live_size_estimate_of_a_big_photo_runs_no_block_rule_on_the_gui_thread(
+    qtbot, window, tmp_path, monkeypatch
+):
+    """With the Quality panel open, every estimate needs the coded mask: for a big photo the
+    block rule must come from the worker (or a per-mask cache), not run on the GUI thread."""
+    import obic_core.rules
+    from obic_core.imageio import write_png
+
+    h, w = 2000, 3000
+    yy, xx = np.mgrid[:h, :w]
+    path = tmp_path / "big.png"
+    write_png(path, np.stack([xx % 256, yy % 256, (xx + yy) % 256], axis=2).astype(np.uint8))
+    on_gui: list[tuple] = []
+    real = obic_core.rules.coded_mask
+
+    def watched(mask, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread() and np.asarray(mask).size >= 1_000_000:
+            on_gui.append(np.asarray(mask).shape)
+        return real(mask, *args, **kwargs)
+
+    monkeypatch.setattr(obic_core.rules, "coded_mask", watched)
+    for name, module in list(sys.modules.items()):  # and every GUI module that imported it by name
+        if name.startswith("obic_gui") and getattr(module, "coded_mask", None) is real:
+            monkeypatch.setattr(module, "coded_mask", watched)
+    window.quality.dock.show()
+    window.quality.dock.raise_()
+    with qtbot.waitSignal(window.mask_ready, timeout=WAIT_MS):
+        window.open_path(str(path))
+    est = window.quality.estimator
+    qtbot.waitUntil(lambda: est.enabled and est.up_to_date, timeout=WAIT_MS)
+    assert est.last is not None and est.last.shares
+    for s in (RateSettings(0.6, 0.3, None, "cpu", ()), RateSettings(0.7, 0.2, None, "cpu", ())):
+        window.rate.set_settings(s)
+        qtbot.waitUntil(lambda: est.up_to_date, timeout=WAIT_MS)
+    assert on_gui == [], f"the block rule ran on the GUI thread for {on_gui}"
 
 
 def test_the_brush_is_sized_in_screen_pixels(qtbot, window):

@@ -240,7 +240,8 @@ def test_export_reconstructions_writes_pngs(qtbot, window, tmp_path):
     window.rate.set_settings(RateSettings(0.8, 0.3, None, "auto", ("jpeg",)))
     with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
         window.encode()
-    with qtbot.waitSignal(window.jobs.finished, timeout=WAIT_MS) as blocker:
+    is_export = lambda info, result: info.tag == "export"  # noqa: E731 (not the PNG-size job)
+    with qtbot.waitSignal(window.jobs.finished, timeout=WAIT_MS, check_params_cb=is_export) as blocker:
         window.export_reconstructions(str(tmp_path))
     paths = sorted(Path(p).name for p in blocker.args[1])
     assert len(paths) == 2 and paths[0].startswith("synthetic.jpeg.") and paths[1].startswith("synthetic.obic.")
