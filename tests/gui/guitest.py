@@ -1,4 +1,6 @@
-"""Shared constants of the GUI tests (importable from test modules, unlike conftest)."""
+"""Shared constants and helpers of the GUI tests (importable from test modules, unlike conftest)."""
+
+from PySide6.QtCore import QPoint, QPointF, Qt
 
 #: generous guard against a hang in waitSignal — not a performance limit
 WAIT_MS = 600_000
@@ -40,3 +42,16 @@ def answer_box(answer: str, seen: list | None = None) -> None:
             QTimer.singleShot(20, look)
 
     QTimer.singleShot(0, look)
+
+
+def widget_point(canvas, x: float, y: float) -> QPoint:
+    """The widget position of image pixel (x, y) on a canvas or view."""
+    return canvas.to_widget(QPointF(x, y)).toPoint()
+
+
+def drag(qtbot, canvas, points, button=Qt.MouseButton.LeftButton) -> None:
+    """Press at the first image point, move through the rest, release at the last."""
+    qtbot.mousePress(canvas, button, pos=widget_point(canvas, *points[0]))
+    for p in points[1:]:
+        qtbot.mouseMove(canvas, widget_point(canvas, *p))
+    qtbot.mouseRelease(canvas, button, pos=widget_point(canvas, *points[-1]))

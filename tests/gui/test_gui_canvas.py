@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from guitest import WAIT_MS
+from guitest import WAIT_MS, drag, widget_point
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication
-
-
-def widget_point(canvas, x: float, y: float) -> QPoint:
-    return canvas.to_widget(QPointF(x, y)).toPoint()
-
-
-def drag(qtbot, canvas, points, button=Qt.MouseButton.LeftButton):
-    qtbot.mousePress(canvas, button, pos=widget_point(canvas, *points[0]))
-    for p in points[1:]:
-        qtbot.mouseMove(canvas, widget_point(canvas, *p))
-    qtbot.mouseRelease(canvas, button, pos=widget_point(canvas, *points[-1]))
 
 
 def test_brush_stroke_changes_mask_and_undo_restores_it(qtbot, window):

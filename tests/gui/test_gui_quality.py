@@ -8,7 +8,7 @@ from pathlib import Path
 import gui_fake_tasks as fakes
 import numpy as np
 import pytest
-from guitest import WAIT_MS
+from guitest import WAIT_MS, drag, widget_point
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from obic_core import quality_map as qm
@@ -16,17 +16,6 @@ from obic_core.rules import coded_mask
 from obic_gui import quality_layer as ql
 from obic_gui.quality import RateSettings
 from obic_gui.widgets.quality_overlay import heat_rgb
-
-
-def widget_point(canvas, x: float, y: float) -> QPoint:
-    return canvas.to_widget(QPointF(x, y)).toPoint()
-
-
-def drag(qtbot, canvas, points, button=Qt.MouseButton.LeftButton):
-    qtbot.mousePress(canvas, button, pos=widget_point(canvas, *points[0]))
-    for p in points[1:]:
-        qtbot.mouseMove(canvas, widget_point(canvas, *p))
-    qtbot.mouseRelease(canvas, button, pos=widget_point(canvas, *points[-1]))
 
 
 def level(q: float) -> int:
