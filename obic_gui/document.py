@@ -64,8 +64,6 @@ class Document(QObject):
         self._was_modified = False
         self.stale = False
         self.mask_version = 0  # bumps on every mask change: results remember theirs
-        self._mask_edits = 0  # like mask_version, but only the mask's own changes
-        self._coded_cache: tuple[tuple, np.ndarray] | None = None  # see coded_blocks()
         self._stroke_before: np.ndarray | None = None
         #: replaces mask_ops.paint_segment for strokes (same signature), e.g. the edge-snapping brush
         self.segment_painter = None
@@ -191,28 +189,13 @@ class Document(QObject):
         self._set_stale(False)
         self._emit_modified()
 
-    def coded_blocks(self) -> np.ndarray | None:
-        """The (rows, cols) blocks the codec puts in the object layer, cached per mask version.
-
-        The block rule over a 48 MP mask costs ≈0.16 s: too much to repeat on the GUI thread for
-        every quality stroke, so it runs once per mask change, and only when someone asks.
-        """
-        if self.mask is None:
-            return None
-        key = (id(self.mask), self.generation, self._mask_edits)
-        if self._coded_cache is None or self._coded_cache[0] != key:
-            from obic_core.rules import coded_mask
-
-            self._coded_cache = (key, coded_mask(self.mask))
-        return self._coded_cache[1]
-
     # -- mask edits ------------------------------------------------------------------------
     def set_initial_mask(self, mask: np.ndarray) -> None:
         """The automatic prediction on open: the baseline, not an undo step."""
         if self.mask is None or mask.shape != self.mask.shape:
             return
         self.mask = np.ascontiguousarray(mask, dtype=bool)
-        self._mask_edited()
+        self.mask_version += 1
         self.undo_stack.clear()
         self.mask_changed.emit(None)
         self._results_now_stale()
@@ -256,7 +239,7 @@ class Document(QObject):
         paint = self.segment_painter or mask_ops.paint_segment
         box = paint(self.mask, p0, p1, radius, value)
         if box is not None:
-            self._mask_edited()
+            self.mask_version += 1
             self._stroke_box = mask_ops.union_box(self._stroke_box, box)
             self.mask_changed.emit(box)
 
@@ -281,13 +264,9 @@ class Document(QObject):
             return
         x0, y0, x1, y1 = box
         self.mask[y0:y1, x0:x1] = region
-        self._mask_edited()
+        self.mask_version += 1
         self.mask_changed.emit(box)
         self._results_now_stale()
-
-    def _mask_edited(self) -> None:
-        self.mask_version += 1
-        self._mask_edits += 1
 
     def inputs_changed(self) -> None:
         """Something else the encode reads changed (the painted quality map): results made before

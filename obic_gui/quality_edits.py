@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
 from obic_core import quality_map as qm
+from obic_core.rules import coded_mask
 from obic_gui import mask_ops
 from obic_gui import quality_layer as ql
 from obic_gui.mask_ops import Box
@@ -139,7 +140,7 @@ class QualityModel(QObject):
         if self.layer is not None:
             return self.layer.block_steps()
         q_obj, q_bkg = self.defaults()
-        return qm.layer_steps(self.doc.coded_blocks(), q_obj, q_bkg)
+        return qm.layer_steps(coded_mask(self.doc.mask), q_obj, q_bkg)
 
     def encode_map(self) -> np.ndarray | None:
         """The (H, W) uint8 map for ``EncodeSettings(quality_map=...)`` (None: no map, a v1 file)."""

@@ -230,8 +230,7 @@ class SizeEstimator(QObject):
             self._again()
             return
         self._worker_key = key
-        coded = result.coded if result.coded is not None else self.doc.coded_blocks()
-        regions = region_grids(coded, self._block_owner(), self.model.label_count)
+        regions = region_grids(result.coded, self._block_owner(), self.model.label_count)
         live = LiveEstimate(
             estimate=result,
             pixels=pixels,
