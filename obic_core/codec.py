@@ -176,7 +176,7 @@ class _Prepared:
         m = torch.from_numpy(mask.astype(np.float32))[None, None]
         self.lat = latent_mask_from_pixels(m)[0, 0].numpy() > 0.5
         self.pixel_mask = mask
-        self.map_steps = None if quality_map is None else quality_map_rules.block_steps(quality_map)
+        self.map_steps = None if quality_map is None else quality_map_rules.image_block_steps(quality_map, image)
 
 
 def _encode_prepared(

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from obic_core.errors import ObicInputError
-from obic_core.rules import LATENT_STRIDE, QUALITY_STEPS, pad_edge
+from obic_core.rules import LATENT_STRIDE, QUALITY_STEPS, pad_edge, padded_size
 
 
 def to_steps(q: np.ndarray | float) -> np.ndarray:
@@ -72,6 +72,28 @@ def label_quality_map(labels: np.ndarray, object_qualities: Sequence[float], bac
     if not np.isfinite(table).all() or table.min() < 0 or table.max() > 1:
         raise ObicInputError("qualities must be numbers in 0..1")
     return table[lab]
+
+
+def image_block_steps(quality: np.ndarray, image: np.ndarray) -> np.ndarray:
+    """:func:`block_steps` of a map meant for ``image``: the map is the image's size, or the
+    size of the padded image (what :func:`pixel_map` gives); anything else is refused."""
+    h, w = np.shape(image)[:2]
+    shape = tuple(np.shape(quality)[:2])
+    if np.ndim(quality) != 2 or shape not in ((h, w), padded_size(h, w)):
+        raise ObicInputError(f"the quality map has shape {np.shape(quality)} but the image is {w}x{h} (width x height)")
+    return block_steps(quality)
+
+
+def pixel_map(steps: np.ndarray) -> np.ndarray:
+    """Block steps -> a map of the padded image that :func:`block_steps` turns back into exactly
+    those steps (each block's 16×16 pixels hold its quality).
+
+    Re-encoding a stored map (the split view's OBIC side) goes through the same door as a
+    painted one. The padded size, not the image's, keeps blocks that lie wholly in the padding
+    as they were stored.
+    """
+    grid = to_quality(np.asarray(steps, dtype=np.uint8))
+    return np.repeat(np.repeat(grid, LATENT_STRIDE, axis=0), LATENT_STRIDE, axis=1)
 
 
 def shifted(steps: np.ndarray, shift: float) -> np.ndarray:

@@ -320,12 +320,15 @@ def encode_side(
     progress: Progress,
     cancel: Cancel,
     weights: str | None = None,
+    obic_data: bytes | None = None,
 ) -> CodecFigures:
     """One codec for one side of the split view, and nothing else.
 
     ``quality`` None: at the OBIC file's rate (the same search as Encode & compare), for a
     codec the encode did not include; else at that native quality (the side's quality box).
-    OBIC's background quality keeps the encode's object–background gap.
+    OBIC's background quality keeps the encode's object–background gap; when the encode's
+    file (``obic_data``) carries a painted block map, OBIC's side keeps that map's shape
+    instead, moved so its best block sits at the side's quality.
     """
     from obic_core.evaluation.codecs.registry import get_codec
     from obic_core.evaluation.compare import compare_one
@@ -333,6 +336,9 @@ def encode_side(
 
     common = dict(object_quality=object_quality, background_quality=background_quality, device=device, weights=weights)
     progress(f"Encoding {codec}", 0.1)
+    steps = _stored_steps(obic_data) if codec == "obic" and obic_data is not None else None
+    if steps is not None:
+        return _mapped_side(image, mask, steps, quality, target_bpp, device, weights, progress, cancel)
     if quality is None:
         return _figures(compare_one(codec, image, mask, float(target_bpp), cancel=cancel, **common))
     adapter = get_codec(codec, mask=mask if codec == "obic" else None, **common)
@@ -351,6 +357,57 @@ def encode_side(
         image=np.ascontiguousarray(decoded, dtype=np.uint8),
         data=bytes(enc.data),
         extension=str(adapter.extension),
+        **_metrics(image, decoded, mask),
+    )
+
+
+def _stored_steps(data: bytes) -> np.ndarray | None:
+    from obic_core import codec
+
+    return _quality_steps(data, _layout(codec.inspect(data)))
+
+
+def _mapped_side(
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    steps: np.ndarray,
+    quality: float | None,
+    target_bpp: float,
+    device: str,
+    weights: str | None,
+    progress: Progress,
+    cancel: Cancel,
+) -> CodecFigures:
+    """OBIC for a split side with the encode's block map: at ``quality`` (the map shifted so
+    its maximum is there) or, with None, scaled to ``target_bpp`` like Encode does."""
+    from obic_core import codec
+    from obic_core import quality_map as qm
+    from obic_core.evaluation.metrics import timed
+
+    h, w = image.shape[:2]
+    if quality is not None:
+        steps = qm.shifted(steps, float(quality) - float(qm.to_quality(steps).max()))
+    settings = codec.EncodeSettings(
+        target_bpp=None if quality is not None else float(target_bpp),
+        device=device,
+        weights=weights,
+        quality_map=qm.pixel_map(steps),
+    )
+    res, encode_s = timed(lambda: codec.encode_detailed(image, mask, settings, cancel=cancel))
+    _check_cancel(cancel)
+    progress("Decoding obic", 0.7)
+    decoded, decode_s = timed(lambda: codec.decode(res.data, device=device, weights=weights).image)
+    return CodecFigures(
+        codec="obic",
+        bytes=len(res.data),
+        bpp=len(res.data) * 8.0 / (h * w),
+        encode_s=encode_s,
+        decode_s=decode_s,
+        reached=quality is not None or bool(res.reached),
+        quality=(float(res.object_quality), float(res.background_quality)),
+        image=np.ascontiguousarray(decoded, dtype=np.uint8),
+        data=bytes(res.data),
+        extension="obic",
         **_metrics(image, decoded, mask),
     )
 

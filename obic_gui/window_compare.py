@@ -87,6 +87,7 @@ class CompareFeature:
             background_quality=out.background_quality,
             device=out.device,
             weights=self.w.weights,
+            obic_data=out.data,  # its painted block map, if any, shapes OBIC's side too
         )
         info = self.w.jobs.submit(
             "codec", SIDE_TAG, "encode_side", kwargs, context=(doc.generation, side, req.token), when_busy="queue"

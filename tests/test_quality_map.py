@@ -8,6 +8,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from obic_core import bitstream
@@ -71,6 +73,56 @@ def test_v1_header_may_not_carry_a_quality_stream(small_image):
     forged = bytes(head) + struct.pack("<I", zlib.crc32(head)) + bytes(data[pos + 4 :])
     with pytest.raises(ObicFormatError, match="kind 4 for a version-1 file"):
         bitstream.parse(forged)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 150),
+    w=st.integers(1, 150),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_a_stored_block_map_turns_back_into_the_same_blocks(h, w, seed):
+    from obic_core.rules import grid_shape
+
+    image = np.zeros((h, w, 3), np.uint8)
+    steps = np.random.default_rng(seed).integers(0, 61, size=grid_shape(h, w), dtype=np.uint8)
+    assert np.array_equal(qm.image_block_steps(qm.pixel_map(steps), image), steps)
+    painted = np.random.default_rng(seed).random((h, w))
+    assert qm.image_block_steps(painted, image).shape == steps.shape
+    for wrong in (np.ones((h + 1, w)), np.ones((h, w, 3)), np.ones((h * 3 + 64, 2))):
+        with pytest.raises(ObicInputError):
+            qm.image_block_steps(wrong, image)
+
+
+def test_the_split_views_obic_side_keeps_the_encodes_painted_map(small_image, small_mask):
+    """Re-encoding OBIC for one split side (obic_gui.tasks.encode_side) starts from the map in
+    the encode's file: same block differences, moved to the side's quality."""
+    from obic_gui import tasks
+
+    h, w = small_image.shape[:2]
+    ramp = np.tile(np.linspace(0.1, 0.7, w), (h, 1))
+    data = encode(small_image, small_mask, EncodeSettings(quality_map=ramp, device="cpu"))
+    stored = tasks._stored_steps(data)
+    assert stored is not None
+    side = dict(
+        image=small_image,
+        mask=small_mask,
+        codec="obic",
+        target_bpp=0.3,
+        object_quality=0.8,
+        background_quality=0.2,
+        device="cpu",
+        progress=lambda *a: None,
+        cancel=lambda: False,
+    )
+    fig = tasks.encode_side(quality=0.9, obic_data=data, **side)
+    moved = tasks._stored_steps(fig.data)
+    assert moved is not None and int(moved.max()) == 54  # q 0.9 on the 1/60 grid
+    assert np.array_equal(moved.astype(int) - stored.astype(int), np.full(stored.shape, 54 - int(stored.max())))
+    plain = tasks.encode_side(quality=0.9, obic_data=None, **side)
+    assert tasks._stored_steps(plain.data) is None, "no map in the encode: the two qualities, a v1 file"
+    sized = tasks.encode_side(quality=None, obic_data=data, **side)
+    assert sized.bpp <= 0.3 and tasks._stored_steps(sized.data) is not None
 
 
 def test_left_half_map_is_sharper_and_sized_between_the_uniform_files(small_image):

@@ -284,9 +284,10 @@ def encode_side(
     progress,
     cancel,
     weights=None,
+    obic_data=None,
 ):
     """One codec for one split side: a size that grows with the quality (at the OBIC rate when None)."""
-    SIDE_CALLS.append({"codec": codec, "quality": quality, "target_bpp": target_bpp})
+    SIDE_CALLS.append({"codec": codec, "quality": quality, "target_bpp": target_bpp, "obic_data": obic_data})
     h, w = image.shape[:2]
     nbytes = round(target_bpp * h * w / 8) if quality is None else 200 + 10 * round(float(quality))
     fig = _fig(codec, image, nbytes, 7)

@@ -217,7 +217,12 @@ def test_a_split_sides_quality_reencodes_that_side_only(qtbot, window):
     with qtbot.waitSignal(window.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("side")):
         left.quality.setValue(60)  # one change of the box (arrow keys, typing + Enter)
     assert gui_fake_tasks.SIDE_CALLS == [
-        {"codec": "jpeg", "quality": 60.0, "target_bpp": window.doc.outcome.figure("obic").bpp}
+        {
+            "codec": "jpeg",
+            "quality": 60.0,
+            "target_bpp": window.doc.outcome.figure("obic").bpp,
+            "obic_data": window.doc.outcome.data,  # the encode's file: OBIC's side keeps its painted map
+        }
     ]
     assert started == ["side"], "no encode & compare, nothing for the other side"
     fig = c.side_figures("left")
