@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from obic_core.errors import (
 )
 from obic_core.imageio import check_dimensions
 from obic_core.progress import Cancel, Progress, ignore_progress, sub_range
+from obic_core.results import LayerInfo, Layout, QualityMapInfo
 from obic_core.rules import QUALITY_STEPS
 
 LAYER_NAMES = ("object", "background")
@@ -67,66 +68,6 @@ class Decoded:
     mask: np.ndarray  # (H, W) bool: object region
     layers: tuple[str, ...]  # layers that were decoded
     alpha: np.ndarray | None = None  # (H, W) uint8 when only part of the image was decoded
-
-
-@dataclass
-class LayerInfo:
-    bytes: int
-    latent_bytes: int
-    hyper_bytes: int
-
-
-@dataclass
-class QualityMapInfo:
-    bytes: int
-    min: float
-    mean: float
-    max: float
-
-
-@dataclass
-class Layout:
-    width: int
-    height: int
-    model_name: str
-    model_id: str
-    object_quality: float
-    background_quality: float
-    file_bytes: int
-    header_bytes: int
-    mask_bytes: int
-    layers: dict[str, LayerInfo]
-    full_mask: bool = False
-    version: int = 1
-    quality_map: QualityMapInfo | None = None
-
-    @property
-    def bpp(self) -> float:
-        return self.file_bytes * 8 / (self.width * self.height)
-
-    def to_json(self) -> dict:
-        px = self.width * self.height
-        layers = {"mask": {"bytes": self.mask_bytes, "bpp": self.mask_bytes * 8 / px}}
-        for name, info in self.layers.items():
-            layers[name] = {
-                "bytes": info.bytes,
-                "bpp": info.bytes * 8 / px,
-                "latent_bytes": info.latent_bytes,
-                "hyper_bytes": info.hyper_bytes,
-            }
-        return {
-            "width": self.width,
-            "height": self.height,
-            "file_bytes": self.file_bytes,
-            "bpp": self.bpp,
-            "header_bytes": self.header_bytes,
-            "qualities": {"object": self.object_quality, "background": self.background_quality},
-            "model": {"name": self.model_name, "id": self.model_id},
-            "full_mask": self.full_mask,
-            "version": self.version,
-            "quality_map": None if self.quality_map is None else asdict(self.quality_map),
-            "layers": layers,
-        }
 
 
 def load_codec(weights: str | None = None, device: str = "auto"):

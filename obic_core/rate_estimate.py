@@ -10,12 +10,15 @@ encodes in tests/test_rate_estimate.py and bench/results/rate_estimate.json).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
 
 import numpy as np
 
 from obic_core import bitstream
 from obic_core import quality_map as qm
+from obic_core.results import SizeEstimate
+
+__all__ = ["RateEstimator", "SizeEstimate"]
 
 #: bytes the container and the range coder add beyond the symbols' information (measured mean
 #: on Kodak: header ≈ 73 B, each sub-stream's coder flush ≈ 4–8 B)
@@ -23,19 +26,6 @@ CONTAINER_BYTES = 73
 #: per coded layer: its 4-byte hyper length, and the range coder's flush of two streams into
 #: whole 32-bit words (≈ 2 bytes each on average)
 LAYER_OVERHEAD_BYTES = 8
-
-
-@dataclass
-class SizeEstimate:
-    total_bytes: int
-    layer_bytes: dict[str, float]  # object / background (latents + hyper latents)
-    side_bytes: int  # header, mask and quality-map sub-streams
-    block_bits: np.ndarray  # (rows, cols) bits attributed to each 16×16 block
-
-    def share(self, region: np.ndarray) -> float:
-        """Share of the layers' bits spent in a boolean (rows, cols) block region."""
-        total = float(self.block_bits.sum())
-        return float(self.block_bits[region].sum()) / total if total > 0 else 0.0
 
 
 class RateEstimator:
@@ -60,7 +50,11 @@ class RateEstimator:
         self._cache: dict[str, tuple[bytes, np.ndarray, np.ndarray]] = {}  # layer → (its steps, y bits, z bits)
 
     def estimate(self, quality: np.ndarray) -> SizeEstimate:
-        """Price a (rows, cols) grid of qualities in [0, 1] (the grid the file would store)."""
+        """Price a (rows, cols) grid of qualities in [0, 1] (the grid the file would store).
+
+        The answer carries the coded mask and its own run time, so a caller in another
+        process (the GUI's worker) can show the split by region and the latency as they are."""
+        t0 = time.perf_counter()
         q = np.asarray(quality, dtype=np.float64)
         if q.shape != self.lat.shape:
             raise ValueError(f"quality grid must be {self.lat.shape}, got {q.shape}")
@@ -85,9 +79,9 @@ class RateEstimator:
         per_layer = [np.unique(steps[m]) for m in (self.lat, ~self.lat) if m.any()]
         uniform = all(len(u) == 1 for u in per_layer)
         side = CONTAINER_BYTES + self._mask_bytes + (0 if uniform else len(bitstream.pack_quality_map(steps)))
-        coded = sum(1 for m in (self.lat, ~self.lat) if m.any())
-        total = side + coded * LAYER_OVERHEAD_BYTES + int(round(sum(layer_bytes.values())))
-        return SizeEstimate(total, layer_bytes, side, block)
+        layers = sum(1 for m in (self.lat, ~self.lat) if m.any())
+        total = side + layers * LAYER_OVERHEAD_BYTES + int(round(sum(layer_bytes.values())))
+        return SizeEstimate(total, layer_bytes, side, block, coded=self.lat.copy(), seconds=time.perf_counter() - t0)
 
     def _layer_bits(self, name: str, layer_m: np.ndarray, steps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Bits per latent block and per hyper position of one layer at these quality steps.

@@ -14,9 +14,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from obic_core.results import Layout
 from obic_gui import mask_ops
 from obic_gui.mask_ops import Box
-from obic_gui.results import DecodeOutcome, EncodeOutcome, StreamLayout, SweepOutcome
+from obic_gui.outcomes import DecodeOutcome, EncodeOutcome, SweepOutcome
 
 UNDO_LIMIT = 200
 
@@ -43,6 +44,7 @@ class Document(QObject):
     mask_changed = Signal(object)  # Box that changed, or None for "all of it"
     results_changed = Signal()  # encode outcome / decoded layers / layout changed
     stale_changed = Signal(bool)  # results no longer match the mask
+    sweep_changed = Signal(object)  # the RD sweep of this image (SweepOutcome), or None: none yet
     modified_changed = Signal(bool)  # unsaved work: mask edits, an encode or a sweep not saved
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -102,7 +104,7 @@ class Document(QObject):
         return (0, 0) if self.image is None else self.image.shape[:2]
 
     @property
-    def layout(self) -> StreamLayout | None:
+    def layout(self) -> Layout | None:
         if self.outcome is not None:
             return self.outcome.layout
         return self.decoded.layout if self.decoded is not None else None
@@ -187,6 +189,7 @@ class Document(QObject):
         self.sweep_saved = False
         self._stroke_before = self._stroke_box = None
         self._set_stale(False)
+        self.sweep_changed.emit(None)
         self._emit_modified()
 
     # -- mask edits ------------------------------------------------------------------------
@@ -288,6 +291,7 @@ class Document(QObject):
         """The RD sweep of this image (unsaved until exported)."""
         self.sweep = sweep
         self.sweep_saved = False
+        self.sweep_changed.emit(sweep)
         self._emit_modified()
 
     def mark_sweep_saved(self) -> None:

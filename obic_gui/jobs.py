@@ -12,15 +12,24 @@ a second click never starts a second job. ``when_busy="replace"`` cancels the ru
 (and anything queued) and starts the new one when the lane frees, which is what opening
 another image while a mask is being predicted needs; ``when_busy="queue"`` waits in line
 (e.g. decoding a file while the start-up probe is still loading the model).
+
+Each call site says where its answer goes: ``submit(..., on_done=, on_failed=,
+on_cancelled=, on_progress=, on_started=)`` are called for that job only, so no receiver
+has to pick its jobs out of everyone's by name. The manager's signals still report every
+job (after its own handlers), for what concerns all of them: enabling buttons, the status
+bar. A job's ``tag`` is its display name ("Cancelled (encode)") and what ``has_work`` /
+``drop_queued`` filter by.
 """
 
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -31,16 +40,29 @@ from obic_gui.worker_process import WorkerProcess, resolve
 LANES = ("io", "mask", "codec", "estimate")
 #: after Cancel, how long a process job may take to stop by itself before it is killed
 CANCEL_GRACE_S = 2.0
+#: the handlers that end a job (exactly one of them is called)
+_ENDINGS = ("done", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
 class JobInfo:
-    """Identifies a job in signals; ``context`` lets receivers drop results for an old image."""
+    """Identifies a job in signals and handlers: its id, lane and display name."""
 
     id: int
     lane: str
     tag: str
-    context: Any = field(default=None, compare=False)
+
+
+@dataclass
+class _Handlers:
+    """Where one job's answer goes (see :meth:`JobManager.submit`); ``owner`` for :meth:`JobManager.forget`."""
+
+    owner: object = None
+    done: Callable[[Any], None] | None = None
+    failed: Callable[[JobError], None] | None = None
+    cancelled: Callable[[], None] | None = None
+    progress: Callable[[str, float], None] | None = None
+    started: Callable[[], None] | None = None
 
 
 @dataclass
@@ -174,6 +196,7 @@ class JobManager(QObject):
         self._ids = itertools.count(1)
         self._running: dict[str, tuple[JobInfo, threading.Event]] = {}
         self._queue: dict[str, deque[_Pending]] = {lane: deque() for lane in LANES}
+        self._handlers: dict[int, _Handlers] = {}  # job id → its handlers, until the job has ended
         preload = preload or {}
         self._workers = {lane: WorkerProcess(preload.get(lane, ())) for lane in self._process_lanes}
         self._closed = False
@@ -211,29 +234,51 @@ class JobManager(QObject):
         task: str,
         kwargs: dict | None = None,
         *,
-        context: Any = None,
         when_busy: str = "refuse",
+        owner: object = None,
+        on_done: Callable[[Any], None] | None = None,
+        on_failed: Callable[[JobError], None] | None = None,
+        on_cancelled: Callable[[], None] | None = None,
+        on_progress: Callable[[str, float], None] | None = None,
+        on_started: Callable[[], None] | None = None,
     ) -> JobInfo | None:
-        """Start ``task`` on ``lane``; None when the lane is busy and ``when_busy`` is "refuse"."""
+        """Start ``task`` on ``lane``; None when the lane is busy and ``when_busy`` is "refuse".
+
+        The ``on_*`` handlers are this job's own, called in the GUI thread before the
+        matching signal: exactly one of ``on_done(result)``, ``on_failed(JobError)`` and
+        ``on_cancelled()`` ends it (a queued job that is dropped, or replaced, is cancelled);
+        ``on_started()`` and ``on_progress(stage, fraction)`` come while it runs. They get no
+        JobInfo: the call site knows which job it started, and what its closure remembers
+        (the document generation, a request token) is the context. A handler that raises is
+        reported like a failing slot and the lane carries on. ``owner`` (e.g. the window)
+        can :meth:`forget` its handlers before it goes away.
+        """
         if lane not in LANES:
             raise ValueError(f"unknown lane {lane!r}")
         if when_busy not in ("refuse", "queue", "replace"):
             raise ValueError(f"when_busy must be refuse, queue or replace, not {when_busy!r}")
-        if self._closed:
+        if self._closed or (lane in self._running and when_busy == "refuse"):
             return None
-        info = JobInfo(next(self._ids), lane, tag, context)
+        info = JobInfo(next(self._ids), lane, tag)
+        self._handlers[info.id] = _Handlers(owner, on_done, on_failed, on_cancelled, on_progress, on_started)
         if lane in self._running:
-            if when_busy == "refuse":
-                return None
             if when_busy == "replace":
-                for dropped in self._queue[lane]:
-                    self.cancelled.emit(dropped.info)
+                dropped = list(self._queue[lane])
                 self._queue[lane].clear()
+                for p in dropped:
+                    self._cancelled(p.info)
                 self.cancel(lane)
             self._queue[lane].append(_Pending(info, task, dict(kwargs or {})))
             return info
         self._start(info, task, dict(kwargs or {}))
         return info
+
+    def forget(self, owner: object) -> None:
+        """Drop the handlers ``owner`` gave (it is going away): its jobs still run and end, and
+        the signals still say so, but nothing calls into it any more."""
+        for handlers in self._handlers.values():
+            if handlers.owner is owner:
+                handlers.done = handlers.failed = handlers.cancelled = handlers.progress = handlers.started = None
 
     def cancel(self, lane: str | None = None) -> None:
         """Ask the running job(s) to stop; ``cancelled`` is emitted once they have."""
@@ -250,13 +295,14 @@ class JobManager(QObject):
                 q.clear()
                 q.extend(kept)
                 for p in dropped:
-                    self.cancelled.emit(p.info)
+                    self._cancelled(p.info)
 
     def shutdown(self, wait_s: float = 3.0) -> None:
         """Cancel everything and stop the worker processes (called when the window closes)."""
         self._closed = True
         for q in self._queue.values():
             q.clear()
+        self._handlers.clear()  # nobody is listening any more: late answers go nowhere
         self.cancel()
         self._pool.waitForDone(int(wait_s * 1000))
         for w in self._workers.values():
@@ -275,13 +321,16 @@ class JobManager(QObject):
                 fn = resolve(self.task_module, task)
             except (ImportError, AttributeError) as exc:
                 self._running.pop(info.lane)
-                self.failed.emit(info, describe(exc, f"finding task {task}"))
+                error = describe(exc, f"finding task {task}")
+                self._handle(info, "failed", error)
+                self.failed.emit(info, error)
                 if not announce_busy:
                     self.busy_changed.emit(info.lane, False)
                 return
             runner = _ThreadRunner(self._bridge, info.id, fn, kwargs, event, task)
         if announce_busy:
             self.busy_changed.emit(info.lane, True)
+        self._handle(info, "started")
         self.started.emit(info)
         self._pool.start(runner)
 
@@ -294,7 +343,27 @@ class JobManager(QObject):
     def _on_progress(self, job_id: int, stage: str, fraction: float) -> None:
         info = self._find(job_id)
         if info is not None and not self.is_cancelling(info.lane):
-            self.progress.emit(info, stage, max(0.0, min(1.0, fraction)))
+            fraction = max(0.0, min(1.0, fraction))
+            self._handle(info, "progress", stage, fraction)
+            self.progress.emit(info, stage, fraction)
+
+    def _handle(self, info: JobInfo, kind: str, *args: object) -> None:
+        """Call the job's own ``kind`` handler, before the signal that tells everyone; "done",
+        "failed" and "cancelled" end the job, so its handlers are dropped then. A handler that
+        raises is reported the way Qt reports a failing slot (``sys.excepthook``): the lane
+        still frees and the next job still starts."""
+        handlers = self._handlers.pop(info.id, None) if kind in _ENDINGS else self._handlers.get(info.id)
+        handler = getattr(handlers, kind, None)
+        if handler is None:
+            return
+        try:
+            handler(*args)
+        except Exception:  # noqa: BLE001 - a handler's bug must not wedge the lane
+            sys.excepthook(*sys.exc_info())
+
+    def _cancelled(self, info: JobInfo) -> None:
+        self._handle(info, "cancelled")
+        self.cancelled.emit(info)
 
     def _on_done(self, job_id: int, value: object, error: JobError | None) -> None:
         info = self._find(job_id)
@@ -302,10 +371,12 @@ class JobManager(QObject):
             return
         _, event = self._running.pop(info.lane)
         if event.is_set() or (error is not None and error.kind == "cancelled"):
-            self.cancelled.emit(info)
+            self._cancelled(info)
         elif error is not None:
+            self._handle(info, "failed", error)
             self.failed.emit(info, error)
         else:
+            self._handle(info, "done", value)
             self.finished.emit(info, value)
         if info.lane in self._running:
             return  # a receiver of the signal above started the next job on this lane already

@@ -1,11 +1,11 @@
 """The main window: the wiring between document, widgets and jobs.
 
 Nothing slow happens here. Opening, predicting, refining, encoding, comparing and decoding
-are jobs (:mod:`obic_gui.jobs`); the window starts them (:mod:`obic_gui.window_jobs`), keeps
-buttons in step with what is running, and routes results to the document and the views.
+are jobs (:mod:`obic_gui.jobs`); the window starts them (:mod:`obic_gui.window_jobs`), each
+with the handlers its answer goes to, and keeps buttons in step with what is running.
 Its commands are built in :mod:`obic_gui.window_menus` and its file commands and unsaved-work
 prompts live in :mod:`obic_gui.window_files`. Results that arrive for an image that is no
-longer open are dropped (``JobInfo.context`` holds the document generation).
+longer open are dropped (each handler remembers the document generation it was started for).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
 
+from obic_core.results import CompareResult
 from obic_gui import mask_ops
 from obic_gui.document import Document
 from obic_gui.job_errors import JobError
 from obic_gui.jobs import JobManager
 from obic_gui.offthread import ASYNC_PIXELS, off_thread
-from obic_gui.results import CodecFigures, DecodeOutcome, ProbeOutcome
+from obic_gui.outcomes import DecodeOutcome, ProbeOutcome
 from obic_gui.settings import AppSettings
 from obic_gui.style import icon
 from obic_gui.widgets.canvas import MaskCanvas
@@ -140,19 +141,20 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
 
     def _connect(self) -> None:
         j = self.jobs
-        j.finished.connect(self._on_job_finished)
-        j.failed.connect(self._on_job_failed)
+        # each job's answer goes where its submit says (window_jobs); these concern every job
+        j.finished.connect(self._update_actions)
+        j.failed.connect(self._update_actions)
         j.cancelled.connect(self._on_job_cancelled)
         j.progress.connect(self._on_job_progress)
         j.busy_changed.connect(self._update_actions)
         j.started.connect(self._update_actions)
-        j.started.connect(self._on_job_started)
         j.busy_changed.connect(self._on_lane_busy)
 
         d = self.doc
         d.image_changed.connect(self._on_image_changed)
         d.mask_changed.connect(self._on_mask_changed)
         d.results_changed.connect(self._on_results_changed)
+        d.sweep_changed.connect(self.stats.set_sweep)
         d.stale_changed.connect(self.compare.set_stale)
         d.stale_changed.connect(self._on_stale_changed)
         d.stale_changed.connect(self._update_actions)
@@ -220,7 +222,6 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
     def _on_image_changed(self) -> None:
         """A new document: nothing of the previous one may stay on screen."""
         self._layer_cache = {} if not self.doc.is_obic else self._layer_cache
-        self.stats.set_sweep(None)
         self.stats.set_notes([])
         self.layers_bar.setVisible(self.doc.is_obic)
         self.rate.reset()
@@ -268,7 +269,7 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
         if doc.outcome is None and doc.is_obic and doc.layout is not None:
             lo = doc.layout
             quality = (lo.object_quality, lo.background_quality) if lo.object_quality is not None else None
-            figures = [CodecFigures("obic", lo.file_bytes, lo.bpp, decode_s=doc.decoded.decode_s, quality=quality)]
+            figures = [CompareResult("obic", lo.bpp, lo.file_bytes, decode_s=doc.decoded.decode_s, quality=quality)]
         self.stats.set_figures(figures, png)
         if doc.outcome is None:
             self.stats.set_notes([])
@@ -363,7 +364,7 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
         a, j, doc = self.actions, self.jobs, self.doc
         open_ = doc.is_open
         mask_busy = j.is_busy("mask")
-        codec_work = j.has_work("codec", ignore_tags=("probe",))
+        codec_work = self.codec_busy()
         waiting = self._encode_after_mask
         for n in ("predict", "refine_all"):
             a[n].setEnabled(open_ and not mask_busy)
@@ -420,19 +421,19 @@ class MainWindow(WindowMenus, FileActions, JobActions, QMainWindow):
         self._disposed = True
         j = self.jobs
         for signal, slot in (
-            (j.finished, self._on_job_finished),
-            (j.failed, self._on_job_failed),
+            (j.finished, self._update_actions),
+            (j.failed, self._update_actions),
             (j.cancelled, self._on_job_cancelled),
             (j.progress, self._on_job_progress),
             (j.busy_changed, self._update_actions),
             (j.started, self._update_actions),
-            (j.started, self._on_job_started),
             (j.busy_changed, self._on_lane_busy),
         ):
             try:
                 signal.disconnect(slot)
             except (RuntimeError, TypeError):
                 pass
+        j.forget(self)  # the handlers of this window's jobs (its features' too)
         off_thread().forget(self._coverage_key)
         off_thread().forget(self.canvas._overlay_key)
         self.quality.dispose()

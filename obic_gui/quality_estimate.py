@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from obic_core.results import SizeEstimate
 from obic_gui import quality_layer as ql
-from obic_gui.results import SizeEstimate
 
 LANE, TAG, TASK = "estimate", "estimate", "estimate_size"
 
@@ -37,6 +37,16 @@ class LiveEstimate:
     @property
     def bpp(self) -> float:
         return self.estimate.total_bytes * 8.0 / max(1, self.pixels)
+
+
+@dataclass(frozen=True, eq=False)
+class _Request:
+    """One estimate request: what it asked about, so its answer can be judged when it comes."""
+
+    key: tuple  # the image + mask the worker is asked to hold
+    state: tuple  # SizeEstimator.state() when it was sent
+    since: float  # when the oldest edit it answers was made (perf_counter)
+    pixels: int
 
 
 def region_grids(coded: np.ndarray, owner: np.ndarray | None, label_count: int) -> dict[str, np.ndarray]:
@@ -84,7 +94,7 @@ class SizeEstimator(QObject):
         self._device, self._weights = device, weights
         self.enabled = False
         self.last: LiveEstimate | None = None
-        self._in_flight = None  # JobInfo of the request being estimated
+        self._in_flight: _Request | None = None  # the request being estimated
         self._dirty = False  # something changed after that request was sent
         self._pending_since: float | None = None  # when the oldest unanswered edit was made
         self._mask_token = 0  # bumps on every finished mask change (the worker rebuilds then)
@@ -93,9 +103,6 @@ class SizeEstimator(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)  # edits of one event-loop turn make one request
         self._timer.timeout.connect(self._submit)
-        jobs.finished.connect(self._on_finished)
-        jobs.failed.connect(self._on_failed)
-        jobs.cancelled.connect(self._on_cancelled)
         doc.image_changed.connect(self._on_image)
         doc.mask_changed.connect(self._on_mask)
         model.changed.connect(self._on_quality)
@@ -118,6 +125,10 @@ class SizeEstimator(QObject):
             and not self._dirty
             and not self._timer.isActive()
         )
+
+    def dispose(self) -> None:
+        """Forget the answers still on their way (the window is closing; the jobs may outlive it)."""
+        self.jobs.forget(self)
 
     def set_enabled(self, on: bool) -> None:
         """Estimates are made only while someone looks (the quality panel, or a painted map)."""
@@ -195,16 +206,27 @@ class SizeEstimator(QObject):
         since = self._pending_since if self._pending_since is not None else time.perf_counter()
         self._pending_since = None
         self._dirty = False
-        context = (self.state(), key, since, doc.shape[0] * doc.shape[1])
-        info = self.jobs.submit(LANE, TAG, TASK, kwargs, context=context, when_busy="queue")
+        state, pixels = self.state(), doc.shape[0] * doc.shape[1]
+        request = _Request(key, state, since, pixels)
+        info = self.jobs.submit(
+            LANE,
+            TAG,
+            TASK,
+            kwargs,
+            when_busy="queue",
+            owner=self,
+            on_done=lambda result: self._on_finished(request, result),
+            on_failed=lambda error: self._on_failed(request, error),
+            on_cancelled=lambda: self._on_cancelled(request),
+        )
         if info is None:
             return
-        self._in_flight = info
+        self._in_flight = request
         self.busy_changed.emit(True)
 
-    def _finish(self, info) -> bool:
-        """The in-flight request ended; True when ``info`` was it."""
-        if self._in_flight is None or info.id != self._in_flight.id:
+    def _finish(self, request: _Request) -> bool:
+        """The in-flight request ended; True when ``request`` was it."""
+        if self._in_flight is not request:
             return False
         self._in_flight = None
         self.busy_changed.emit(False)
@@ -215,42 +237,41 @@ class SizeEstimator(QObject):
             self._dirty = False
             self._timer.start()
 
-    def _on_finished(self, info, result) -> None:
-        if info.lane != LANE or not self._finish(info):
+    def _on_finished(self, request: _Request, result: SizeEstimate | None) -> None:
+        if not self._finish(request):
             return
-        state, key, since, pixels = info.context
-        if state[0] != self.doc.generation:  # another document opened meanwhile
+        if request.state[0] != self.doc.generation:  # another document opened meanwhile
             self._again()
             return
-        if getattr(result, "missing", False):  # the worker lost the image (restarted): send it
+        if result is None:  # the worker lost the image (restarted): send it
             self._worker_key = None
             if self._pending_since is None:
-                self._pending_since = since
+                self._pending_since = request.since
             self._dirty = True
             self._again()
             return
-        self._worker_key = key
+        self._worker_key = request.key
         regions = region_grids(result.coded, self._block_owner(), self.model.label_count)
         live = LiveEstimate(
             estimate=result,
-            pixels=pixels,
+            pixels=request.pixels,
             shares=shares_of(result.block_bits, regions),
-            latency_s=time.perf_counter() - since,
-            current=state == self.state() and not self._dirty,
-            state=state,
+            latency_s=time.perf_counter() - request.since,
+            current=request.state == self.state() and not self._dirty,
+            state=request.state,
         )
         self.last = live
         self.estimated.emit(live)
         self._again()
 
-    def _on_failed(self, info, error) -> None:
-        if info.lane != LANE or not self._finish(info):
+    def _on_failed(self, request: _Request, error) -> None:
+        if not self._finish(request):
             return
         self._worker_key = None
         self._dirty = False  # no retry loop on a lasting problem: the next edit tries again
         self.failed.emit(getattr(error, "message", str(error)))
 
-    def _on_cancelled(self, info) -> None:
-        if info.lane == LANE and self._finish(info):
+    def _on_cancelled(self, request: _Request) -> None:
+        if self._finish(request):
             self._worker_key = None
             self._again()

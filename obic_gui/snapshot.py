@@ -42,7 +42,7 @@ class SnapshotDriver(QObject):
         self._done = False
         window.mask_ready.connect(self._on_mask)
         window.results_ready.connect(self._on_results)
-        window.jobs.finished.connect(self._on_job)
+        window.doc.sweep_changed.connect(self._on_sweep)
         window.error_shown.connect(self._on_error)
         QTimer.singleShot(int(timeout_s * 1000), self._on_timeout)
 
@@ -50,7 +50,7 @@ class SnapshotDriver(QObject):
         w = self.window
         if w.doc.is_obic:  # a .obic has no encode to wait for
             QTimer.singleShot(300, self._capture)
-        elif not w.jobs.has_work("codec", ignore_tags=("probe",)) and w.doc.outcome is None:
+        elif not w.codec_busy() and w.doc.outcome is None:
             w.encode()
 
     def _on_results(self) -> None:
@@ -59,8 +59,8 @@ class SnapshotDriver(QObject):
         else:
             QTimer.singleShot(300, self._capture)  # let the views lay out before grabbing
 
-    def _on_job(self, info, result) -> None:
-        if info.tag == "sweep":
+    def _on_sweep(self, sweep) -> None:
+        if sweep is not None:  # the RD sweep is on the Statistics tab
             QTimer.singleShot(300, self._capture)
 
     def _on_error(self, title: str, message: str) -> None:

@@ -10,8 +10,9 @@ import csv
 import io
 from collections.abc import Sequence
 
+from obic_core.results import CompareResult
+from obic_gui.outcomes import SweepOutcome
 from obic_gui.quality import fmt_quality, size_gap
-from obic_gui.results import CodecFigures, SweepOutcome
 
 FIGURE_FIELDS = (
     "codec",
@@ -35,7 +36,7 @@ def _num(x) -> str:
     return "" if x is None else f"{x:.6g}" if isinstance(x, float) else str(x)
 
 
-def statistics_csv(image_name: str, figures: Sequence[CodecFigures], sweep: SweepOutcome | None) -> str:
+def statistics_csv(image_name: str, figures: Sequence[CompareResult], sweep: SweepOutcome | None) -> str:
     """Two tables in one CSV: this encode's figures, then the sweep's points (if any)."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\n")

@@ -3,30 +3,22 @@
 Each task is ``task(**kwargs, progress, cancel)`` where ``progress(stage, fraction)`` reports
 and ``cancel()`` says whether to stop. Tasks run in the worker process (mask and codec lanes)
 or a worker thread (io lane); obic_core's torch-heavy modules are imported *inside* the
-functions, never at module level, and results are converted to :mod:`obic_gui.results`.
+functions, never at module level. Answers are obic_core's own result types
+(:mod:`obic_core.results`, torch-free, so the GUI process can unpickle them) or, where
+obic_core has none, the bundles in :mod:`obic_gui.outcomes`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 
 import numpy as np
 
 from obic_core.progress import Cancel, Progress, sub_range
-from obic_gui.results import (
-    CodecFigures,
-    DecodeOutcome,
-    EncodeOutcome,
-    LayerBits,
-    LoadedDocument,
-    ProbeOutcome,
-    QualityMapBits,
-    RDPoint,
-    SizeEstimate,
-    StreamLayout,
-    SweepOutcome,
-)
+from obic_core.results import CompareResult, Layout, SizeEstimate
+from obic_gui.outcomes import DecodeOutcome, EncodeOutcome, LoadedDocument, ProbeOutcome, RDPoint, SweepOutcome
 
 
 def _sub(progress: Progress, stage: str, lo: float, hi: float) -> Progress:
@@ -40,45 +32,6 @@ def _check_cancel(cancel: Cancel) -> None:
         from obic_core.errors import ObicCancelled
 
         raise ObicCancelled("cancelled")
-
-
-def _layout(layout) -> StreamLayout:
-    qmap = getattr(layout, "quality_map", None)
-    return StreamLayout(
-        width=layout.width,
-        height=layout.height,
-        file_bytes=layout.file_bytes,
-        header_bytes=layout.header_bytes,
-        mask_bytes=layout.mask_bytes,
-        layers={k: LayerBits(v.bytes, v.latent_bytes, v.hyper_bytes) for k, v in layout.layers.items()},
-        model_name=getattr(layout, "model_name", ""),
-        object_quality=getattr(layout, "object_quality", None),
-        background_quality=getattr(layout, "background_quality", None),
-        quality_map=None if qmap is None else QualityMapBits(int(qmap.bytes), qmap.min, qmap.mean, qmap.max),
-    )
-
-
-def _figures(result) -> CodecFigures:
-    """obic_core.evaluation.compare.CompareResult → CodecFigures (attribute by attribute, no pickling of it)."""
-    img = getattr(result, "image", None)
-    quality = getattr(result, "quality", None)
-    return CodecFigures(
-        codec=result.codec,
-        bytes=int(result.bytes),
-        bpp=float(result.bpp),
-        psnr=getattr(result, "psnr", None),
-        ms_ssim=getattr(result, "ms_ssim", None),
-        object_psnr=getattr(result, "object_psnr", None),
-        background_psnr=getattr(result, "background_psnr", None),
-        object_ms_ssim=getattr(result, "object_ms_ssim", None),
-        encode_s=getattr(result, "encode_s", None),
-        decode_s=getattr(result, "decode_s", None),
-        reached=bool(getattr(result, "reached", True)),
-        quality=quality if isinstance(quality, (int, float, str)) or quality is None else str(quality),
-        image=None if img is None else np.ascontiguousarray(img, dtype=np.uint8),
-        data=None if getattr(result, "data", None) is None else bytes(result.data),
-        extension=str(getattr(result, "extension", "bin")),
-    )
 
 
 # -- io lane -------------------------------------------------------------------------------
@@ -233,7 +186,7 @@ def encode_compare(
     q_obj, q_bkg = float(res.object_quality), float(res.background_quality)
     enc_s = time.perf_counter() - t0
     _check_cancel(cancel)
-    layout = _layout(codec.inspect(data))
+    layout = codec.inspect(data)
     progress("Decoding OBIC", enc_end * 0.8)
     t0 = time.perf_counter()
     decoded = codec.decode(data, device=device, weights=weights)
@@ -241,7 +194,7 @@ def encode_compare(
     _check_cancel(cancel)
     progress("Measuring OBIC", enc_end * 0.9)
     m = _metrics(image, decoded.image, mask)
-    obic = CodecFigures(
+    obic = CompareResult(
         codec="obic",
         bytes=len(data),
         bpp=len(data) * 8 / (h * w),
@@ -271,7 +224,7 @@ def encode_compare(
             progress=_sub(progress, "Comparing", enc_end, 1.0),
             cancel=cancel,
         )
-        figures += [_figures(r) for r in report.results]
+        figures += report.results
         notes += gui_notes(report)
     progress("Done", 1.0)
     return EncodeOutcome(
@@ -321,7 +274,7 @@ def encode_side(
     cancel: Cancel,
     weights: str | None = None,
     obic_data: bytes | None = None,
-) -> CodecFigures:
+) -> CompareResult:
     """One codec for one side of the split view, and nothing else.
 
     ``quality`` None: at the OBIC file's rate (the same search as Encode & compare), for a
@@ -340,14 +293,14 @@ def encode_side(
     if steps is not None:
         return _mapped_side(image, mask, steps, quality, target_bpp, device, weights, progress, cancel)
     if quality is None:
-        return _figures(compare_one(codec, image, mask, float(target_bpp), cancel=cancel, **common))
+        return compare_one(codec, image, mask, float(target_bpp), cancel=cancel, **common)
     adapter = get_codec(codec, mask=mask if codec == "obic" else None, **common)
     enc = adapter.encode_at(image, float(quality))
     _check_cancel(cancel)
     progress(f"Decoding {codec}", 0.7)
     decoded, decode_s = timed(lambda: adapter.decode(enc.data))
     q = adapter.qualities_for(enc.quality) if codec == "obic" else enc.quality
-    return CodecFigures(
+    return CompareResult(
         codec=codec,
         bytes=int(enc.bytes),
         bpp=float(enc.bpp),
@@ -364,7 +317,7 @@ def encode_side(
 def _stored_steps(data: bytes) -> np.ndarray | None:
     from obic_core import codec
 
-    return _quality_steps(data, _layout(codec.inspect(data)))
+    return _quality_steps(data, codec.inspect(data))
 
 
 def _mapped_side(
@@ -377,7 +330,7 @@ def _mapped_side(
     weights: str | None,
     progress: Progress,
     cancel: Cancel,
-) -> CodecFigures:
+) -> CompareResult:
     """OBIC for a split side with the encode's block map: at ``quality`` (the map shifted so
     its maximum is there) or, with None, scaled to ``target_bpp`` like Encode does."""
     from obic_core import codec
@@ -397,7 +350,7 @@ def _mapped_side(
     _check_cancel(cancel)
     progress("Decoding obic", 0.7)
     decoded, decode_s = timed(lambda: codec.decode(res.data, device=device, weights=weights).image)
-    return CodecFigures(
+    return CompareResult(
         codec="obic",
         bytes=len(res.data),
         bpp=len(res.data) * 8.0 / (h * w),
@@ -419,7 +372,7 @@ def decode_obic(
     from obic_core import codec
 
     progress("Reading the stream", 0.05)
-    layout = _layout(codec.inspect(data))
+    layout = codec.inspect(data)
     progress("Decoding", 0.2)
     t0 = time.perf_counter()
     dec = codec.decode(data, layers=tuple(layers), device=device, weights=weights)
@@ -436,7 +389,7 @@ def decode_obic(
     )
 
 
-def _quality_steps(data: bytes, layout: StreamLayout) -> np.ndarray | None:
+def _quality_steps(data: bytes, layout: Layout) -> np.ndarray | None:
     """The block quality map of a v2 file ((rows, cols) steps), None for a v1 file."""
     if layout.quality_map is None:
         return None
@@ -539,14 +492,16 @@ def estimate_size(
     cancel: Cancel,
     weights: str | None = None,
     layer_qualities: tuple[float, float] | None = None,
-) -> SizeEstimate:
+) -> SizeEstimate | None:
     """Predict the .obic size of a (rows, cols) grid of quality steps (q = k / 60) from the
     entropy model, without range coding (:class:`obic_core.rate_estimate.RateEstimator`).
     Without a painted map the GUI sends ``layer_qualities`` (object, background) instead, and
     the grid is made here from the coded mask: the GUI thread never runs the block rule.
 
     ``key`` names the image and mask; the GUI sends the pixels only when the worker may not
-    hold that key yet, and gets ``missing=True`` back when it does not (e.g. after a restart).
+    hold that key yet, and gets None back when it does not (e.g. after a restart): send it again.
+    The answer carries the worker's coded mask (``coded``), so the GUI thread never runs the
+    block rule either.
     """
     global _ESTIMATOR
     from obic_core import quality_map as qm
@@ -555,7 +510,7 @@ def estimate_size(
     prepare_s = 0.0
     if _ESTIMATOR is None or _ESTIMATOR[0] != full_key:
         if image is None:
-            return SizeEstimate(0, {}, 0, None, missing=True)
+            return None
         from obic_core.rate_estimate import RateEstimator
 
         _ESTIMATOR = None  # free the old image's tensors before analysing the new one
@@ -563,17 +518,8 @@ def estimate_size(
         _ESTIMATOR = (full_key, RateEstimator(image, mask, weights=weights, device=device))
         prepare_s = time.perf_counter() - t0
     _check_cancel(cancel)
-    t0 = time.perf_counter()
     estimator = _ESTIMATOR[1]
     if layer_qualities is not None:  # no painted map: each layer at its quality, on the worker's coded mask
         steps = qm.layer_steps(estimator.lat, *layer_qualities)
     est = estimator.estimate(qm.to_quality(np.asarray(steps, dtype=np.uint8)))
-    return SizeEstimate(
-        total_bytes=int(est.total_bytes),
-        layer_bytes={str(k): float(v) for k, v in est.layer_bytes.items()},
-        side_bytes=int(est.side_bytes),
-        block_bits=np.ascontiguousarray(est.block_bits, dtype=np.float32),
-        seconds=time.perf_counter() - t0,
-        prepare_seconds=prepare_s,
-        coded=np.ascontiguousarray(_ESTIMATOR[1].lat),  # the GUI thread never runs the block rule
-    )
+    return dataclasses.replace(est, prepare_seconds=prepare_s)

@@ -1,7 +1,7 @@
 """The window's side of the compare view: split-side re-encodes, single-side export, the PNG yardstick.
 
 One object owned by :class:`obic_gui.main_window.MainWindow` (like the quality feature). It
-turns the compare view's requests into jobs and routes their answers back:
+turns the compare view's requests into jobs whose handlers bring the answers back:
 
 * a split side's codec or quality change becomes one ``encode_side`` job on the codec
   worker for that side alone (the other side and the grid are not touched); while one runs,
@@ -19,8 +19,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from obic_gui.jobs import JobInfo
-from obic_gui.results import CodecFigures
+from obic_core.results import CompareResult
+from obic_gui.job_errors import JobError
 
 SIDE_TAG, PNG_TAG, EXPORT_TAG = "side", "png_size", "export_side"
 
@@ -41,12 +41,9 @@ class CompareFeature:
         self._png_asked: int | None = None  # the generation a PNG job is running for
         self._wanted: dict[str, _SideRequest] = {}  # the latest request of each side, not sent yet
         self._running: dict[str, int] = {}  # side → token of its job on the codec lane
-        c, j = window.compare, window.jobs
+        c = window.compare
         c.side_requested.connect(self.request_side)
         c.export_requested.connect(self.export_dialog)
-        j.finished.connect(self._finished)
-        j.failed.connect(self._ended)
-        j.cancelled.connect(self._ended)
         window.results_ready.connect(self._measure_png)
 
     # -- the PNG yardstick -----------------------------------------------------------------
@@ -59,10 +56,32 @@ class CompareFeature:
         doc = self.w.doc
         if not doc.is_open or self.png_bytes() is not None or self._png_asked == doc.generation:
             return
-        self._png_asked = doc.generation
+        generation = self._png_asked = doc.generation
         self.w.jobs.submit(
-            "io", PNG_TAG, "original_png_bytes", {"image": doc.image}, context=doc.generation, when_busy="queue"
+            "io",
+            PNG_TAG,
+            "original_png_bytes",
+            {"image": doc.image},
+            when_busy="queue",
+            owner=self.w,
+            on_done=lambda nbytes: self._png_measured(generation, int(nbytes)),
+            on_failed=self._png_failed,
+            on_cancelled=self._png_ended,
         )
+
+    def _png_measured(self, generation: int, nbytes: int) -> None:
+        self._png_ended()
+        if generation == self.w.doc.generation:
+            self._png = (generation, nbytes)
+            self.w.compare.set_png_bytes(nbytes)
+            self.w.stats.set_png_bytes(nbytes)
+
+    def _png_ended(self) -> None:
+        self._png_asked = None
+
+    def _png_failed(self, error: JobError) -> None:
+        self.w.show_error(error)
+        self._png_ended()
 
     # -- split sides -----------------------------------------------------------------------
     def request_side(self, side: str, codec: str, quality, token: int) -> None:
@@ -89,28 +108,49 @@ class CompareFeature:
             weights=self.w.weights,
             obic_data=out.data,  # its painted block map, if any, shapes OBIC's side too
         )
+        generation, token = doc.generation, req.token
         info = self.w.jobs.submit(
-            "codec", SIDE_TAG, "encode_side", kwargs, context=(doc.generation, side, req.token), when_busy="queue"
+            "codec",
+            SIDE_TAG,
+            "encode_side",
+            kwargs,
+            when_busy="queue",
+            owner=self.w,
+            on_done=lambda fig: self._side_encoded(side, token, generation, fig),
+            on_failed=lambda error: self._side_ended(side, token, generation, error),
+            on_cancelled=lambda: self._side_ended(side, token, generation, None),
         )
         if info is not None:
-            self._running[side] = req.token
+            self._running[side] = token
 
-    def _side_done(self, info: JobInfo) -> str | None:
-        generation, side, token = info.context
+    def _side_done(self, side: str, token: int, generation: int) -> bool:
+        """Free the side (sending its newest request, if one waits); True when the answer is
+        still for the open document."""
         if self._running.get(side) == token:
             del self._running[side]
         if side in self._wanted:
             self._send(side)
-        return side if generation == self.w.doc.generation else None
+        return generation == self.w.doc.generation
+
+    def _side_encoded(self, side: str, token: int, generation: int, fig: CompareResult) -> None:
+        if self._side_done(side, token, generation):
+            self.w.compare.set_side_result(side, token, fig)
+
+    def _side_ended(self, side: str, token: int, generation: int, error: JobError | None) -> None:
+        """A side job failed or was cancelled: free the side and say why on it."""
+        if error is not None:
+            self.w.show_error(error)
+        if self._side_done(side, token, generation):
+            self.w.compare.set_side_failed(side, token, error.message if error is not None else "cancelled")
 
     # -- export ----------------------------------------------------------------------------
-    def export_paths(self, fig: CodecFigures, png_path: str) -> tuple[str, str | None]:
+    def export_paths(self, fig: CompareResult, png_path: str) -> tuple[str, str | None]:
         """(reconstruction PNG, compressed file beside it, or None when there is no file)."""
         png = Path(png_path if png_path.lower().endswith(".png") else png_path + ".png")
         data = None if fig.data is None else str(png.with_suffix(f".{fig.extension}"))
         return str(png), data
 
-    def export_dialog(self, fig: CodecFigures) -> None:
+    def export_dialog(self, fig: CompareResult) -> None:
         w = self.w
         name = f"{w._stem()}.{fig.codec}.{fig.bpp:.3f}bpp.png"
         start = str(Path(w.settings.last_dir("export")) / name)
@@ -119,7 +159,7 @@ class CompareFeature:
             w.settings.set_last_dir(path, "export")
             self.export(fig, path)
 
-    def export(self, fig: CodecFigures, png_path: str) -> None:
+    def export(self, fig: CompareResult, png_path: str) -> None:
         """Write one reconstruction and its compressed file (on the io lane, each atomically)."""
         png, data_path = self.export_paths(fig, png_path)
         files = [] if data_path is None else [(data_path, fig.data)]
@@ -128,37 +168,13 @@ class CompareFeature:
             EXPORT_TAG,
             "write_export",
             {"pngs": [(png, fig.image, None)], "files": files},
-            context=fig.codec,
             when_busy="queue",
+            owner=self.w,
+            on_done=self._exported,
+            on_failed=self.w.show_error,
         )
 
-    # -- job answers -----------------------------------------------------------------------
-    def _finished(self, info: JobInfo, result: object) -> None:
-        w = self.w
-        if info.tag == SIDE_TAG:
-            side = self._side_done(info)
-            if side is not None and isinstance(result, CodecFigures):
-                w.compare.set_side_result(side, info.context[2], result)
-        elif info.tag == PNG_TAG:
-            self._png_asked = None
-            if info.context == w.doc.generation:
-                self._png = (info.context, int(result))
-                w.compare.set_png_bytes(self._png[1])
-                w.stats.set_png_bytes(self._png[1])
-        elif info.tag == EXPORT_TAG:
-            names = ", ".join(Path(p).name for p in result)
-            text = f"Wrote {names} to {Path(result[0]).parent}" if result else "Nothing written"
-            w.statusBar().showMessage(text, 8000)
-        elif info.tag == "probe":
-            w.compare.set_available_codecs(list(getattr(result, "codecs", [])))
-
-    def _ended(self, info: JobInfo, error=None) -> None:
-        """A side job failed or was cancelled: free the side (and say why on it)."""
-        if info.tag == PNG_TAG:
-            self._png_asked = None
-        if info.tag != SIDE_TAG:
-            return
-        side = self._side_done(info)
-        if side is not None:
-            text = getattr(error, "message", None) or "cancelled"
-            self.w.compare.set_side_failed(side, info.context[2], text)
+    def _exported(self, paths: list[str]) -> None:
+        names = ", ".join(Path(p).name for p in paths)
+        text = f"Wrote {names} to {Path(paths[0]).parent}" if paths else "Nothing written"
+        self.w.statusBar().showMessage(text, 8000)

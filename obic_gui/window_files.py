@@ -80,13 +80,31 @@ class FileActions:
                 "open_obic",
                 "decode_obic",
                 {"data": data, "layers": ("object", "background"), "device": self._device(), "weights": self.weights},
-                context=(str(p), data),
                 when_busy="queue",
+                owner=self,
+                on_done=lambda outcome: self._obic_opened(outcome, str(p), data),
+                on_failed=self.show_error,
             )
         else:
             self.statusBar().showMessage(f"Opening {p.name}…")
-            self.jobs.submit("io", "load", "load_image", {"path": str(p)}, context=str(p), when_busy="replace")
+            self.jobs.submit(
+                "io",
+                "load",
+                "load_image",
+                {"path": str(p)},
+                when_busy="replace",
+                owner=self,
+                on_started=lambda: self._show_opening(p),
+                on_done=self._loaded,
+                on_failed=self.show_error,
+            )
         return True
+
+    def _show_opening(self, path: Path) -> None:
+        """An empty window says which file it is reading (a big photo takes a while)."""
+        if not self.doc.is_open:
+            self.canvas.placeholder = f"Opening {path.name}…"
+            self.canvas.update()
 
     def _add_recent(self, path: str) -> None:
         self.settings.add_recent(path)
@@ -202,7 +220,16 @@ class FileActions:
         elif self.doc.decoded is not None:
             for layers, out in self._layer_cache.items():
                 items.append((str(Path(folder) / f"{stem}.{'+'.join(layers)}.png"), out.image, out.alpha))
-        self.jobs.submit("io", "export", "write_pngs", {"items": items}, when_busy="queue")
+        self.jobs.submit(
+            "io",
+            "export",
+            "write_pngs",
+            {"items": items},
+            when_busy="queue",
+            owner=self,
+            on_done=self._exported,
+            on_failed=self.show_error,
+        )
 
     def export_statistics_dialog(self) -> bool:
         doc = self.doc

@@ -1,8 +1,9 @@
-"""The main window's jobs: starting mask and codec work, and routing results to the views.
+"""The main window's jobs: starting mask and codec work, and where each one's answer goes.
 
 A mixin of :class:`obic_gui.main_window.MainWindow`. Nothing slow happens here: every job
-runs on a worker (:mod:`obic_gui.jobs`), and results that arrive for an image that is no
-longer open are dropped (``JobInfo.context`` holds the document generation).
+runs on a worker (:mod:`obic_gui.jobs`). Each ``submit`` names its own handlers, which
+remember the document generation the job was started for: results that arrive for an image
+that is no longer open are dropped.
 """
 
 from __future__ import annotations
@@ -13,13 +14,17 @@ import numpy as np
 
 from obic_gui.job_errors import JobError
 from obic_gui.jobs import JobInfo
+from obic_gui.outcomes import DecodeOutcome, EncodeOutcome, LoadedDocument, ProbeOutcome, SweepOutcome
 from obic_gui.qimage import over_checker
 from obic_gui.quality import fmt_bpp, fmt_bytes, fmt_db
-from obic_gui.results import DecodeOutcome, EncodeOutcome, LoadedDocument, ProbeOutcome, SweepOutcome
 from obic_gui.widgets.smart_tools import clear_outside
 from obic_gui.window_quality import quality_map_of
 
 SWEEP_TARGETS = (0.1, 0.2, 0.35, 0.5, 0.75)
+#: the start-up probe's tag: it loads the model, and no "Cancel" or new document stops it
+PROBE = "probe"
+#: the canvas banner while a mask job runs
+PREDICTING, REFINING = "Predicting the object mask…", "Refining the mask edges…"
 EMPTY_CANVAS = "Open a photo (Ctrl+O) or drop one here"
 #: shown with every result of an encode of an opened .obic (it has no original photo)
 DECODED_REFERENCE_NOTE = (
@@ -29,7 +34,7 @@ DECODED_REFERENCE_NOTE = (
 
 
 class JobActions:
-    """Mask jobs, codec jobs and the job signal handlers (mixed into MainWindow)."""
+    """Mask jobs, codec jobs and their answers (mixed into MainWindow)."""
 
     # ----------------------------------------------------------------------------- start-up
     def start_background(self) -> None:
@@ -51,7 +56,21 @@ class JobActions:
         if self._probe_requested:
             return
         self._probe_requested = True
-        self.jobs.submit("codec", "probe", "probe", {"weights": self.weights}, when_busy="queue")
+        self.jobs.submit(
+            "codec",
+            PROBE,
+            "probe",
+            {"weights": self.weights},
+            when_busy="queue",
+            owner=self,
+            on_done=self._probed,
+            # not worth a dialog: shown in the rate panel
+            on_failed=lambda error: self.rate.set_problem(f"The worker could not start: {error.message}"),
+        )
+
+    def codec_busy(self) -> bool:
+        """An encode, sweep, decode or split side is running or waiting (the probe does not count)."""
+        return self.jobs.has_work("codec", ignore_tags=(PROBE,))
 
     def _cancel_document_jobs(self) -> None:
         """Work for the open document is pointless once another one opens: stop it."""
@@ -60,12 +79,12 @@ class JobActions:
         self.jobs.cancel("mask")
         self.jobs.drop_queued("mask")
         running = self.jobs.running("codec")
-        if running is not None and running.tag != "probe":
+        if running is not None and running.tag != PROBE:
             self.jobs.cancel("codec")
-        self.jobs.drop_queued("codec", keep_tags=("probe",))
+        self.jobs.drop_queued("codec", keep_tags=(PROBE,))
 
     # ----------------------------------------------------------------------------- opened
-    def _loaded(self, info: JobInfo, loaded: LoadedDocument) -> None:
+    def _loaded(self, loaded: LoadedDocument) -> None:
         self.doc.open_image(loaded.image, loaded.path, loaded.notes)
         self._add_recent(loaded.path)
         msg = f"Opened {self.doc.name}"
@@ -75,8 +94,7 @@ class JobActions:
         self.document_opened.emit()
         self._predict(initial=True)
 
-    def _obic_opened(self, info: JobInfo, outcome: DecodeOutcome) -> None:
-        path, data = info.context
+    def _obic_opened(self, outcome: DecodeOutcome, path: str, data: bytes) -> None:
         self.doc.open_decoded(outcome, data, path)
         self._layer_cache = {tuple(outcome.layers): outcome}
         self._add_recent(path)
@@ -92,19 +110,47 @@ class JobActions:
         self.mask_ready.emit()
 
     # ----------------------------------------------------------------------------- mask jobs
-    def _predict(self, initial: bool) -> None:
-        if not self.doc.is_open:
-            return
-        tag = "predict_initial" if initial else "predict"
+    def _submit_mask(
+        self,
+        tag: str,
+        task: str,
+        kwargs: dict,
+        undo_text: str,
+        *,
+        banner: str | None = None,
+        initial: bool = False,
+        clear_box: tuple[int, int, int, int] | None = None,
+        when_busy: str = "refuse",
+    ) -> None:
+        """One mask job whose answer replaces the mask as the undo step ``undo_text``
+        (``initial``: the prediction on open, the baseline rather than a step)."""
+        generation = self.doc.generation
         self.jobs.submit(
             "mask",
             tag,
+            task,
+            kwargs,
+            when_busy=when_busy,
+            owner=self,
+            on_started=None if banner is None else (lambda: self.canvas.set_banner(banner)),
+            on_done=lambda mask: self._mask_result(mask, generation, undo_text, initial, clear_box),
+            on_failed=lambda error: self._mask_failed(error, initial),
+            on_cancelled=lambda: self.canvas.set_busy_rect(None),
+        )
+
+    def _predict(self, initial: bool) -> None:
+        if not self.doc.is_open:
+            return
+        self._submit_mask(
+            "predict_initial" if initial else "predict",
             "predict_mask",
             {"image": self.doc.image, "method": self.tools.chosen_method()},
-            context=self.doc.generation,
+            "Predicted mask" if initial else "Predict mask",
+            banner=PREDICTING,
+            initial=initial,
             when_busy="replace" if initial else "refuse",
         )
-        self.statusBar().showMessage("Predicting the object mask…")
+        self.statusBar().showMessage(PREDICTING)
 
     def predict_again(self) -> None:
         if self.jobs.is_busy("mask"):
@@ -115,14 +161,14 @@ class JobActions:
     def refine_whole(self) -> None:
         if not self.doc.is_open or self.jobs.is_busy("mask"):
             return
-        self.jobs.submit(
-            "mask",
+        self._submit_mask(
             "refine",
             "refine_mask",
             {"image": self.doc.image, "mask": self.doc.mask.copy(), "rect": None},
-            context=self.doc.generation,
+            "Refine edges",
+            banner=REFINING,
         )
-        self.statusBar().showMessage("Refining the mask edges…")
+        self.statusBar().showMessage(REFINING)
 
     def refine_rect(self, rect: tuple[int, int, int, int]) -> None:
         if not self.doc.is_open:
@@ -132,36 +178,43 @@ class JobActions:
             return
         self.canvas.set_busy_rect(rect, "Refining…")
         clears = self.canvas.smart.box_clears()  # decided now: "first edit" means first when drawn
-        self.jobs.submit(
-            "mask",
+        self._submit_mask(
             "refine_rect",
             "refine_mask",
             {"image": self.doc.image, "mask": self.doc.mask.copy(), "rect": tuple(rect)},
-            context=(self.doc.generation, tuple(rect) if clears else None),
+            "Smart box (clears outside)" if clears else "Smart box",
+            clear_box=tuple(rect) if clears else None,
         )
 
-    def _mask_result(self, info: JobInfo, mask: np.ndarray) -> None:
+    def _mask_result(
+        self,
+        mask: np.ndarray,
+        generation: int,
+        undo_text: str,
+        initial: bool,
+        clear_box: tuple[int, int, int, int] | None,
+    ) -> None:
         self.canvas.set_busy_rect(None)
-        generation, clear_box = info.context if isinstance(info.context, tuple) else (info.context, None)
         if generation != self.doc.generation or not self.doc.is_open:
             return
         if clear_box is not None:  # the smart box also removes what is outside it
             mask = clear_outside(mask, clear_box)
-        if info.tag == "predict_initial" and self.doc.undo_stack.count() == 0:
+        if initial and self.doc.undo_stack.count() == 0:
             self.doc.set_initial_mask(mask)
         else:
-            text = {
-                "predict_initial": "Predicted mask",
-                "predict": "Predict mask",
-                "refine": "Refine edges",
-                "refine_rect": "Smart box" if clear_box is None else "Smart box (clears outside)",
-            }.get(info.tag, "Mask")
-            self.doc.replace_mask(mask, text)
+            self.doc.replace_mask(mask, undo_text)
         self.statusBar().showMessage("Mask ready — paint to adjust it, then Encode.", 5000)
         self.mask_ready.emit()
         if self._encode_after_mask:
             self._encode_after_mask = False
             self.encode()
+
+    def _mask_failed(self, error: JobError, initial: bool) -> None:
+        self.canvas.set_busy_rect(None)
+        self._encode_after_mask = False
+        if initial and self.doc.is_open:
+            self.mask_ready.emit()  # an empty mask is still a mask: the user can paint one
+        self.show_error(error)
 
     # ----------------------------------------------------------------------------- codec jobs
     def _device(self) -> str:
@@ -171,7 +224,7 @@ class JobActions:
         if not self.doc.is_open or self.doc.mask is None:
             self.statusBar().showMessage("Open a photo first.", 4000)
             return
-        if self.jobs.has_work("codec", ignore_tags=("probe",)):
+        if self.codec_busy():
             return  # a second click never starts a second job
         if self.jobs.has_work("mask") and not self.doc.is_obic:
             self._encode_after_mask = True  # encode the mask that is being predicted
@@ -181,22 +234,34 @@ class JobActions:
         s = self.rate.settings()
         kwargs = dict(image=self.doc.image, mask=self.doc.mask.copy(), weights=self.weights, **s.job_kwargs())
         kwargs["quality_map"] = quality_map_of(self)  # the painted map (None: the two qualities, a v1 file)
+        self.submit_encode(kwargs, s.target_bpp)
+
+    def submit_encode(self, kwargs: dict, target_bpp: float | None = None) -> None:
+        """Start an encode & compare of the open document with these task arguments (what
+        :meth:`encode` builds from the panel; tests pass their own). The outcome is kept only
+        while the same document is open, and is stale if the mask changed meanwhile."""
+        generation, mask_version = self.doc.generation, self.doc.mask_version
         self.jobs.submit(
             "codec",
             "encode",
             "encode_compare",
             kwargs,
-            context=(self.doc.generation, self.doc.mask_version, s.target_bpp),
             when_busy="queue",
+            owner=self,
+            on_done=lambda outcome: self._encoded(outcome, generation, mask_version, target_bpp),
+            on_failed=self._panel_job_failed,
+            on_cancelled=self._panel_job_cancelled,
+            on_progress=self.rate.set_progress,
         )
         self.rate.set_progress("Starting…", 0.0)
         self._update_actions()
 
     def run_sweep(self) -> None:
-        if not self.doc.is_open or self.jobs.has_work("codec", ignore_tags=("probe",)):
+        if not self.doc.is_open or self.codec_busy():
             return
         s = self.rate.settings()
         codecs = ("obic", *[c for c in s.codecs if c != "obic"])
+        generation = self.doc.generation
         self.jobs.submit(
             "codec",
             "sweep",
@@ -212,8 +277,12 @@ class JobActions:
                 weights=self.weights,
                 quality_map=quality_map_of(self),  # OBIC's curve follows the painted map too
             ),
-            context=self.doc.generation,
             when_busy="queue",
+            owner=self,
+            on_done=lambda sweep: self._swept(sweep, generation),
+            on_failed=lambda error: self._panel_job_failed(error, sweep=True),
+            on_cancelled=lambda: self._panel_job_cancelled(sweep=True),
+            on_progress=self.rate.set_progress,
         )
         self.stats.set_sweep_running(True)
         self._update_actions()
@@ -226,13 +295,16 @@ class JobActions:
         if layers in self._layer_cache:
             self._show_decoded_layers(self._layer_cache[layers])
             return
+        generation = self.doc.generation
         self.jobs.submit(
             "codec",
             "layers",
             "decode_obic",
             {"data": self.doc.obic_data, "layers": layers, "device": self._device(), "weights": self.weights},
-            context=self.doc.generation,
             when_busy="replace",
+            owner=self,
+            on_done=lambda outcome: self._layers_decoded(outcome, generation),
+            on_failed=self.show_error,
         )
 
     def _show_decoded_layers(self, outcome: DecodeOutcome) -> None:
@@ -247,33 +319,14 @@ class JobActions:
         self._save_after_encode = None
         for lane in ("codec", "mask", "io"):
             running = self.jobs.running(lane)
-            if running is not None and running.tag != "probe":
+            if running is not None and running.tag != PROBE:
                 self.jobs.cancel(lane)
-        self.jobs.drop_queued("codec", keep_tags=("probe",))
+        self.jobs.drop_queued("codec", keep_tags=(PROBE,))
         self.status_job.setText("Cancelling…")
         self._update_actions()
 
-    # ----------------------------------------------------------------------------- job signals
-    def _on_job_finished(self, info: JobInfo, result: object) -> None:
-        handler = {
-            "load": self._loaded,
-            "open_obic": self._obic_opened,
-            "predict_initial": self._mask_result,
-            "predict": self._mask_result,
-            "refine": self._mask_result,
-            "refine_rect": self._mask_result,
-            "encode": self._encoded,
-            "sweep": self._swept,
-            "layers": self._layers_decoded,
-            "probe": self._probed,
-            "export": self._exported,
-        }.get(info.tag)
-        if handler is not None:
-            handler(info, result)
-        self._update_actions()
-
-    def _encoded(self, info: JobInfo, outcome: EncodeOutcome) -> None:
-        generation, mask_version, target_bpp = (tuple(info.context) + (None,))[:3]
+    # ----------------------------------------------------------------------------- codec answers
+    def _encoded(self, outcome: EncodeOutcome, generation: int, mask_version: int, target_bpp: float | None) -> None:
         if generation != self.doc.generation:
             return
         save_to, self._save_after_encode = self._save_after_encode, None
@@ -305,74 +358,51 @@ class JobActions:
                 self.save_obic(save_to)
         self.results_ready.emit()
 
-    def _swept(self, info: JobInfo, sweep: SweepOutcome) -> None:
+    def _swept(self, sweep: SweepOutcome, generation: int) -> None:
         self.stats.set_sweep_running(False)
-        if info.context != self.doc.generation:
+        if generation != self.doc.generation:
             return
-        self.doc.set_sweep(sweep)
-        self.stats.set_sweep(sweep)
+        self.doc.set_sweep(sweep)  # the Statistics tab follows the document
         self.rate.set_stage("RD sweep done")
 
-    def _layers_decoded(self, info: JobInfo, outcome: DecodeOutcome) -> None:
-        if info.context != self.doc.generation:
+    def _panel_job_failed(self, error: JobError, sweep: bool = False) -> None:
+        """An encode or a sweep failed: the encode panel speaks of its own jobs."""
+        if sweep:
+            self.stats.set_sweep_running(False)
+        self._save_after_encode = None
+        self.rate.set_stage(f"{error.title}")
+        self.show_error(error)
+
+    def _panel_job_cancelled(self, sweep: bool = False) -> None:
+        if sweep:
+            self.stats.set_sweep_running(False)
+        self._save_after_encode = None
+        self.rate.set_stage("Cancelled")
+
+    def _layers_decoded(self, outcome: DecodeOutcome, generation: int) -> None:
+        if generation != self.doc.generation:
             return
         self._layer_cache[tuple(outcome.layers)] = outcome
         self._show_decoded_layers(outcome)
 
-    def _probed(self, info: JobInfo, probe: ProbeOutcome) -> None:
+    def _probed(self, probe: ProbeOutcome) -> None:
         self._probe = probe
         self.rate.set_devices(probe.devices)
         self.rate.set_settings(self.settings.rate_settings())
         self.rate.set_available_codecs(probe.codecs)
         self.tools.set_methods(probe.seg_methods)
         self.rate.set_problem(f"The codec cannot run yet: {probe.problem}" if probe.problem else None)
+        self.compare.set_available_codecs(list(probe.codecs))  # the split sides' codec menus
 
-    def _exported(self, info: JobInfo, paths: list[str]) -> None:
+    def _exported(self, paths: list[str]) -> None:
         self.statusBar().showMessage(
             f"Wrote {len(paths)} PNG file(s) to {Path(paths[0]).parent}" if paths else "Nothing written", 8000
         )
 
-    def _on_job_failed(self, info: JobInfo, error: JobError) -> None:
-        if info.lane == "estimate":  # shown quietly beside the estimate (window_quality), never a dialog
-            return
-        if info.lane == "mask":
-            self.canvas.set_busy_rect(None)
-            self._encode_after_mask = False
-        if info.tag == "sweep":
-            self.stats.set_sweep_running(False)
-        if info.tag == "probe":  # not worth a dialog: shown in the rate panel
-            self.rate.set_problem(f"The worker could not start: {error.message}")
-            return
-        if info.tag == "predict_initial" and self.doc.is_open:
-            self.mask_ready.emit()  # an empty mask is still a mask: the user can paint one
-        if info.tag in ("encode", "sweep"):  # the encode panel speaks of its own jobs only
-            self._save_after_encode = None
-            self.rate.set_stage(f"{error.title}")
-        self.show_error(error)
-        self._update_actions()
-
+    # ----------------------------------------------------------------------------- every job
     def _on_job_cancelled(self, info: JobInfo) -> None:
-        if info.lane == "mask":
-            self.canvas.set_busy_rect(None)
-        if info.tag == "sweep":
-            self.stats.set_sweep_running(False)
-        if info.tag in ("encode", "sweep"):
-            self._save_after_encode = None
-            self.rate.set_stage("Cancelled")
         self.statusBar().showMessage(f"Cancelled ({info.tag.replace('_', ' ')})", 4000)
         self._update_actions()
-
-    def _on_job_started(self, info: JobInfo) -> None:
-        text = {
-            "predict_initial": "Predicting the object mask…",
-            "predict": "Predicting the object mask…",
-            "refine": "Refining the mask edges…",
-        }.get(info.tag)
-        if text:
-            self.canvas.set_banner(text)
-        if info.tag == "load" and not self.doc.is_open:
-            self.canvas.placeholder = f"Opening {Path(str(info.context)).name}…"
-            self.canvas.update()
 
     def _on_lane_busy(self, lane: str, busy: bool) -> None:
         if lane == "mask" and not busy:
@@ -382,6 +412,4 @@ class JobActions:
             self.canvas.update()
 
     def _on_job_progress(self, info: JobInfo, stage: str, fraction: float) -> None:
-        if info.tag in ("encode", "sweep"):
-            self.rate.set_progress(stage, fraction)
         self.status_job.setText(f"{stage} {fraction * 100:.0f} %")

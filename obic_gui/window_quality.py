@@ -201,12 +201,7 @@ class QualityFeature(QObject):
 
     def dispose(self) -> None:
         """Cut the links to the job manager before the window goes (it may outlive the window)."""
-        j, e = self.w.jobs, self.estimator
-        for signal, slot in ((j.finished, e._on_finished), (j.failed, e._on_failed), (j.cancelled, e._on_cancelled)):
-            try:
-                signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass
+        self.estimator.dispose()
 
     # -- commands ----------------------------------------------------------------------------
     def choose_tool(self, mode: str) -> None:

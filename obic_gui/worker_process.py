@@ -44,12 +44,14 @@ def resolve(module: str, task: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), task)
 
 
-#: what a worker's message may refer to when the GUI unpickles it (see GuardedUnpickler)
+#: what a worker's message may refer to when the GUI unpickles it (see GuardedUnpickler): these
+#: packages, and of obic_core only its torch-free result types
 ALLOWED_MODULES = ("builtins", "copyreg", "collections", "_codecs", "numpy", "obic_gui")
+ALLOWED_CORE_MODULES = ("obic_core.results",)
 
 
 class GuardedUnpickler(pickle.Unpickler):
-    """Unpickles worker messages, refusing classes from anywhere but numpy and obic_gui.
+    """Unpickles worker messages, refusing classes from anywhere but numpy, obic_gui and obic_core.results.
 
     Unpickling imports the module of every class in the data. One stray object from torch
     (even ``torch.__version__``, a str subclass) would import torch into the GUI process
@@ -58,9 +60,10 @@ class GuardedUnpickler(pickle.Unpickler):
 
     def find_class(self, module: str, name: str):
         root = module.split(".", 1)[0]
-        if root not in ALLOWED_MODULES:
+        if root not in ALLOWED_MODULES and module not in ALLOWED_CORE_MODULES:
             raise pickle.UnpicklingError(
-                f"a worker result refers to {module}.{name}; tasks must return plain data (numpy, obic_gui.results)"
+                f"a worker result refers to {module}.{name}; tasks must return plain data "
+                "(numpy, obic_core.results, obic_gui.outcomes)"
             )
         return super().find_class(module, name)
 

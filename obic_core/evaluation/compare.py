@@ -8,7 +8,6 @@ file and says ``reached: false`` rather than being shown at a larger size unnoti
 
 from __future__ import annotations
 
-import builtins
 import json
 import math
 from collections.abc import Sequence
@@ -21,49 +20,10 @@ from obic_core.errors import ObicCancelled, ObicInputError
 from obic_core.evaluation.codecs.registry import get_codec, parse_codecs
 from obic_core.evaluation.metrics import image_metrics, timed
 from obic_core.progress import Cancel, Progress, ignore_progress
+from obic_core.results import CompareResult
 from obic_core.rules import ALL_CODECS
 
 __all__ = ["CompareReport", "CompareResult", "compare_image", "compare_one"]
-
-
-@dataclass
-class CompareResult:
-    codec: str
-    bpp: float
-    bytes: int
-    psnr: float | None
-    ms_ssim: float | None
-    object_psnr: float | None
-    background_psnr: float | None
-    object_ms_ssim: float | None
-    encode_s: float
-    decode_s: float
-    reached: bool
-    quality: float  # the codec's native setting that produced the file
-    image: np.ndarray  # the reconstruction, (H, W, 3) uint8
-    data: builtins.bytes  # the compressed file (builtins.: the field ``bytes`` shadows the type here)
-    extension: str = "bin"  # of the compressed file (obic, heic, j2k, ...)
-    extra: dict = field(default_factory=dict)  # e.g. hevc HEIF vs payload size, obic layer bpp
-
-    def to_json(self, file: str | None = None, stream: str | None = None) -> dict:
-        out = {
-            "codec": self.codec,
-            "bpp": self.bpp,
-            "bytes": self.bytes,
-            "psnr": self.psnr,
-            "ms_ssim": self.ms_ssim,
-            "object_psnr": self.object_psnr,
-            "background_psnr": self.background_psnr,
-            "object_ms_ssim": self.object_ms_ssim,
-            "encode_s": self.encode_s,
-            "decode_s": self.decode_s,
-            "reached": self.reached,
-            "file": file,
-            "quality": self.quality,
-            "stream": stream,
-        }
-        out.update({k: v for k, v in self.extra.items() if k not in out})
-        return _finite(out)
 
 
 @dataclass
@@ -110,24 +70,16 @@ class CompareReport:
         out.mkdir(parents=True, exist_ok=True)
         for r in self.results:
             png, stream = self.file_names(r)
-            write_png(out / png, r.image)
-            write_bytes_atomic(out / stream, r.data)
+            if r.image is not None:  # compare_one always measures both; a hand-made row may not
+                write_png(out / png, r.image)
+            if r.data is not None:
+                write_bytes_atomic(out / stream, r.data)
         doc = self.to_json()
         if self.mask is not None:
             write_png(out / doc["mask"], np.where(self.mask, 255, 0).astype(np.uint8)[..., None].repeat(3, 2))
         text = json.dumps(doc, indent=2, allow_nan=False) + "\n"
         write_bytes_atomic(Path(json_path) if json_path else out / "compare.json", text.encode())
         return doc
-
-
-def _finite(value):
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
 
 
 def compare_one(

@@ -9,6 +9,7 @@ are tested as they are.
 
 from __future__ import annotations
 
+from obic_core.results import CompareResult
 from obic_gui.quality import (
     codec_label,
     describe_miss,
@@ -20,14 +21,13 @@ from obic_gui.quality import (
     is_size_miss,
     size_gap,
 )
-from obic_gui.results import CodecFigures
 
 WARN = "#ffb454"
 GREY = "#b9c0cc"
 NOTE = "#7fb2f0"
 
 
-def size_flag(fig: CodecFigures, reference_bytes: int | None) -> str | None:
+def size_flag(fig: CompareResult, reference_bytes: int | None) -> str | None:
     """'⚠ 31 % smaller than the OBIC file' when ``fig`` is not at OBIC's size (None: it is)."""
     if fig.codec == "obic" and fig.bytes == reference_bytes:
         return None  # the OBIC file itself (a split side's OBIC re-encode is measured like the rest)
@@ -46,7 +46,7 @@ def png_share(nbytes: int, png_bytes: int | None) -> str | None:
     return f"{pct:.{digits}f} % of PNG"
 
 
-def size_line(fig: CodecFigures, reference_bytes: int | None, png_bytes: int | None = None) -> str:
+def size_line(fig: CompareResult, reference_bytes: int | None, png_bytes: int | None = None) -> str:
     """The caption's second line: share of the PNG, and the gap to OBIC (or its size flag)."""
     parts = [p for p in (png_share(fig.bytes, png_bytes),) if p]
     flag = size_flag(fig, reference_bytes)
@@ -63,7 +63,7 @@ def size_line(fig: CodecFigures, reference_bytes: int | None, png_bytes: int | N
 
 
 def caption_for(
-    fig: CodecFigures, reference_bytes: int | None = None, png_bytes: int | None = None, note: str | None = None
+    fig: CompareResult, reference_bytes: int | None = None, png_bytes: int | None = None, note: str | None = None
 ) -> str:
     """'<b>HEVC</b> 12,345 B · 0.251 bpp' over '4.1 % of PNG · −3.0 % vs OBIC' (or the orange
     size flag) over 'PSNR … · MS-SSIM … · object PSNR …', and ``note`` (e.g. "this side only")."""

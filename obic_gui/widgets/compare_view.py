@@ -32,9 +32,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from obic_core.results import CompareResult
 from obic_gui.qimage import rgb_to_qimage
 from obic_gui.quality import codec_label, fmt_quality, tolerance_text
-from obic_gui.results import CodecFigures
 from obic_gui.widgets.compare_captions import (  # noqa: F401 (re-exported: the caption helpers)
     GREY,
     NOTE,
@@ -60,7 +60,7 @@ class CompareEntry:
     image: QImage
     caption: str  # rich text, three lines (four with a note)
     flagged: bool = False  # not at the OBIC file's size (see size_flag)
-    figures: CodecFigures | None = None  # None: the original (nothing to re-encode or export)
+    figures: CompareResult | None = None  # None: the original (nothing to re-encode or export)
 
 
 @dataclass
@@ -68,7 +68,7 @@ class SideState:
     """What one split side shows: a result of the encode, or its own re-encode (``custom``)."""
 
     key: str | None = None
-    figures: CodecFigures | None = None
+    figures: CompareResult | None = None
     image: QImage | None = None
     caption: str = ""
     token: int = 0  # the latest request for this side; older answers are dropped
@@ -123,7 +123,7 @@ class CompareView(QWidget):
     cursor_moved = Signal(int, int)  # image pixel under the mouse in any view (-1, -1: none)
     #: a split side wants an encode: side, codec, native quality (None: at the OBIC file's rate), token
     side_requested = Signal(str, str, object, int)
-    export_requested = Signal(object)  # the CodecFigures of a tile or side to write
+    export_requested = Signal(object)  # the CompareResult of a tile or side to write
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -228,7 +228,7 @@ class CompareView(QWidget):
     def set_results(
         self,
         reference: np.ndarray | None,
-        figures: Sequence[CodecFigures],
+        figures: Sequence[CompareResult],
         decoded_reference: bool = False,
         png_bytes: int | None = None,
     ) -> None:
@@ -405,11 +405,11 @@ class CompareView(QWidget):
         self.side_controls[side].set_busy(f"Encoding {codec_label(codec)} {what}…")
         self.side_requested.emit(side, codec, quality, st.token)
 
-    def _side_caption(self, fig: CodecFigures) -> str:
+    def _side_caption(self, fig: CompareResult) -> str:
         note = f"this side only: {codec_label(fig.codec)} at {fmt_quality(fig.codec, fig.quality)}"
         return caption_for(fig, self.reference_bytes, self.png_bytes, note)
 
-    def set_side_result(self, side: str, token: int, fig: CodecFigures) -> bool:
+    def set_side_result(self, side: str, token: int, fig: CompareResult) -> bool:
         """A side's re-encode is done: show it on that side only (False: a newer request won)."""
         st = self.side_state.get(side)
         if st is None or token != st.token or fig.image is None:
@@ -431,7 +431,7 @@ class CompareView(QWidget):
         if st is not None and token == st.token:
             self.side_controls[side].set_busy(f"⚠ {message}")
 
-    def side_figures(self, side: str) -> CodecFigures | None:
+    def side_figures(self, side: str) -> CompareResult | None:
         return self.side_state[side].figures
 
     def export_side(self, side: str) -> None:

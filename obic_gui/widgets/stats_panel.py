@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from obic_core.results import CompareResult, Layout
+from obic_gui.outcomes import SweepOutcome
 from obic_gui.quality import (
     QUALITY_SCALES,
     codec_label,
@@ -43,11 +45,19 @@ from obic_gui.quality import (
     size_gap,
     tolerance_text,
 )
-from obic_gui.results import BIT_PARTS, CodecFigures, StreamLayout, SweepOutcome
 from obic_gui.style import icon
 
 PLOT_BG = "#1e2025"
 PLOT_FG = "#d0d4db"
+#: bar order and captions of the "bits per layer" chart (keys: Layout.parts_bytes)
+BIT_PARTS = (
+    ("object_latent", "object latent"),
+    ("object_hyper", "object hyper"),
+    ("background_latent", "background latent"),
+    ("background_hyper", "background hyper"),
+    ("mask", "mask"),
+    ("header", "header"),
+)
 PART_COLOURS = {
     "object_latent": "#ff3070",
     "object_hyper": "#ff8fb1",
@@ -251,9 +261,9 @@ class StatsPanel(QWidget):
         lay.addWidget(split)
 
         self.sweep: SweepOutcome | None = None
-        self.current: list[CodecFigures] = []
+        self.current: list[CompareResult] = []
         self.png_bytes: int | None = None  # the original as PNG: the Bytes cells' "% of PNG" tooltips
-        self.stream_layout: StreamLayout | None = None
+        self.stream_layout: Layout | None = None
         self._dirty: set[str] = {"bits", "rd"}
         self._scheduled = False
         self.sweep_button.clicked.connect(self.sweep_requested)
@@ -296,7 +306,7 @@ class StatsPanel(QWidget):
         self._dirty.clear()
 
     # -- bits per layer ---------------------------------------------------------------------
-    def set_layout(self, layout: StreamLayout | None) -> None:
+    def set_layout(self, layout: Layout | None) -> None:
         self.stream_layout = layout
         self._schedule("bits")
 
@@ -337,7 +347,7 @@ class StatsPanel(QWidget):
         """The original's PNG size arrived: the Bytes cells say their share of it."""
         self.set_figures(self.current, png_bytes)
 
-    def set_figures(self, figures: list[CodecFigures], png_bytes: int | None = None) -> None:
+    def set_figures(self, figures: list[CompareResult], png_bytes: int | None = None) -> None:
         self.current = list(figures)
         self.png_bytes = png_bytes
         self.table.setSortingEnabled(False)

@@ -12,19 +12,9 @@ import time
 import numpy as np
 
 from obic_core import quality_map as qm
+from obic_core.results import CompareResult, LayerInfo, Layout, QualityMapInfo, SizeEstimate
 from obic_core.rules import coded_mask
-from obic_gui.results import (
-    CodecFigures,
-    DecodeOutcome,
-    EncodeOutcome,
-    LayerBits,
-    ProbeOutcome,
-    QualityMapBits,
-    RDPoint,
-    SizeEstimate,
-    StreamLayout,
-    SweepOutcome,
-)
+from obic_gui.outcomes import DecodeOutcome, EncodeOutcome, ProbeOutcome, RDPoint, SweepOutcome
 from obic_gui.tasks import load_image, original_png_bytes, write_export, write_pngs  # noqa: F401 (real io)
 
 #: seconds the "slow" fakes take unless cancelled (a hang guard, not a timing assertion)
@@ -72,7 +62,7 @@ def _fig(codec, image, nbytes, seed):
     rng = np.random.default_rng(seed)
     noisy = np.clip(image.astype(np.int16) + rng.integers(-8, 9, image.shape), 0, 255).astype(np.uint8)
     h, w = image.shape[:2]
-    return CodecFigures(
+    return CompareResult(
         codec=codec,
         bytes=nbytes,
         bpp=nbytes * 8 / (h * w),
@@ -114,23 +104,14 @@ def encode_compare(
     if target_bpp is not None:  # like the real search: both qualities move, their gap stays
         object_quality = round(max(0.0, object_quality - TARGET_SHIFT), 4)
         background_quality = round(max(0.0, background_quality - TARGET_SHIFT), 4)
-    layout = StreamLayout(
-        w,
-        h,
-        1000,
-        40,
-        20,
-        {"object": LayerBits(600, 500, 100), "background": LayerBits(340, 300, 40)},
-        "fake",
-        object_quality,
-        background_quality,
-    )
+    layout = _layout(w, h, 1000, {"object": LayerInfo(600, 500, 100), "background": LayerInfo(340, 300, 40)})
+    layout.model_name, layout.object_quality, layout.background_quality = "fake", object_quality, background_quality
     if quality_map is not None:  # like a v2 file: the block map's size and min / mean / max
         from obic_core import quality_map as qm
 
         steps = qm.block_steps(quality_map)
         st = qm.summary(steps)
-        layout.quality_map = QualityMapBits(int(steps.size // 8), st["min"], st["mean"], st["max"])
+        layout.quality_map = QualityMapInfo(int(steps.size // 8), st["min"], st["mean"], st["max"])
     figs = [_fig(c, image, round((1000 - 10 * i) * SIZE_RATIO.get(c, 1.0)), i) for i, c in enumerate(codecs)]
     figs[0].quality = (object_quality, background_quality)
     for f in figs[1:]:
@@ -139,6 +120,11 @@ def encode_compare(
     return EncodeOutcome(
         b"FAKE" + bytes(996), layout, figs, figs[0].bpp, object_quality, background_quality, device, notes
     )
+
+
+def _layout(w: int, h: int, file_bytes: int, layers: dict[str, LayerInfo]) -> Layout:
+    """A fake file's layout: a 40-byte header and a 20-byte mask stream."""
+    return Layout(w, h, "", "", 0.0, 0.0, file_bytes, 40, 20, layers)
 
 
 #: a fake .obic starting with this holds a quality map (like a v2 file): q 0.9 left, 0.1 right
@@ -151,9 +137,7 @@ def decode_obic(data, layers, device, progress, cancel, weights=None):
     yy, xx = np.mgrid[:h, :w]
     image = np.stack([xx * 3, yy * 4, np.full((h, w), 100)], axis=2).astype(np.uint8)
     mask = xx < w // 2
-    layout = StreamLayout(
-        w, h, len(data), 40, 20, {"object": LayerBits(500, 400, 100), "background": LayerBits(300, 250, 50)}
-    )
+    layout = _layout(w, h, len(data), {"object": LayerInfo(500, 400, 100), "background": LayerInfo(300, 250, 50)})
     layout.object_quality, layout.background_quality = 0.7, 0.2
     steps = None
     if bytes(data[: len(FAKE_V2)]) == FAKE_V2:
@@ -161,7 +145,7 @@ def decode_obic(data, layers, device, progress, cancel, weights=None):
 
         rows, cols = grid_shape(h, w)
         steps = np.where(np.arange(cols)[None, :] < cols // 2, 54, 6).repeat(rows, axis=0).astype(np.uint8)
-        layout.quality_map = QualityMapBits(12, 0.1, 0.5, 0.9)
+        layout.quality_map = QualityMapInfo(12, 0.1, 0.5, 0.9)
     return DecodeOutcome(image, mask, tuple(layers), None, layout, 0.01, quality_steps=steps)
 
 
@@ -246,14 +230,14 @@ _ESTIMATE_CODED = None
 
 
 def estimate_size(key, image, mask, steps, device, progress, cancel, weights=None, layer_qualities=None):
-    """A size that grows with every block's quality; ``missing`` when the image was never sent."""
+    """A size that grows with every block's quality; None when the image was never sent."""
     global _ESTIMATE_KEY
     global _ESTIMATE_CODED
     call = {"key": key, "sent_image": image is not None, "steps": None if steps is None else np.array(steps)}
     ESTIMATE_CALLS.append(call)
     if tuple(key) != _ESTIMATE_KEY:
         if image is None:
-            return SizeEstimate(0, {}, 0, None, missing=True)
+            return None
         _ESTIMATE_KEY = tuple(key)
         _ESTIMATE_CODED = coded_mask(mask)  # like the real worker: the block rule runs here
     if layer_qualities is not None:  # like the real worker: the grid from its coded mask

@@ -187,10 +187,10 @@ def test_captions_give_bytes_share_of_the_png_and_gap_to_obic(qtbot, window):
 
         assert rows[codec_label(f.codec)]["Bytes tip"].startswith(f"{100 * f.bytes / png:.2f} % of the original")
     # a split side's own OBIC re-encode is not "the size the others match": it is measured too
-    from obic_gui.results import CodecFigures
+    from obic_core.results import CompareResult
     from obic_gui.widgets.compare_view import caption_for
 
-    smaller = caption_for(CodecFigures("obic", obic.bytes // 2, obic.bpp / 2), obic.bytes, png)
+    smaller = caption_for(CompareResult("obic", obic.bpp / 2, obic.bytes // 2), obic.bytes, png)
     assert "50 % smaller than the OBIC file" in smaller and "the size the others match" not in smaller
     # the split sides say the same
     window.compare.set_split_mode(True)

@@ -114,3 +114,65 @@ def test_a_job_started_from_a_result_handler_is_not_lost(qtbot):
         assert sorted(results) == ["chained", "first", "queued"]
     finally:
         jobs.shutdown()
+
+
+def test_each_job_answers_its_own_handlers(qtbot, jobs):
+    """on_* handlers belong to one job: the answer goes where its submit said, before the signal."""
+    seen = []
+    jobs.finished.connect(lambda info, value: seen.append(("signal", value)))
+    for value in ("a", "b"):
+        jobs.submit(
+            "codec",
+            "echo",
+            "echo",
+            {"value": value},
+            when_busy="queue",
+            on_started=lambda value=value: seen.append(("started", value)),
+            on_done=lambda result, value=value: seen.append(("done", value, result)),
+        )
+    qtbot.waitUntil(lambda: len(seen) == 6, timeout=WAIT_MS)
+    assert seen == [
+        ("started", "a"),
+        ("done", "a", "a"),
+        ("signal", "a"),
+        ("started", "b"),
+        ("done", "b", "b"),
+        ("signal", "b"),
+    ]
+    failed, progress = [], []
+    with qtbot.waitSignal(jobs.failed, timeout=WAIT_MS):
+        jobs.submit("codec", "fails", "fails", on_failed=failed.append, on_done=lambda r: failed.append("no"))
+    assert len(failed) == 1 and failed[0].kind == "weights"
+    cancelled = []
+    with qtbot.waitSignal(jobs.progress, timeout=WAIT_MS):
+        jobs.submit("codec", "slow", "slow_cooperative", on_progress=lambda s, f: progress.append(s))
+    queued = jobs.submit(
+        "codec", "echo", "echo", {"value": 1}, when_busy="queue", on_cancelled=lambda: cancelled.append(1)
+    )
+    jobs.drop_queued("codec")
+    assert queued is not None and cancelled == [1], "a dropped job is cancelled, through its handler"
+    with qtbot.waitSignal(jobs.cancelled, timeout=WAIT_MS):
+        jobs.cancel("codec")
+    assert progress and set(progress) == {"working"}
+
+
+def test_a_failing_handler_does_not_wedge_the_lane(qtbot, jobs, monkeypatch):
+    import sys
+
+    reported = []
+    monkeypatch.setattr(sys, "excepthook", lambda *exc: reported.append(exc[0]))
+    jobs.submit("codec", "bad", "echo", {"value": 1}, on_done=lambda r: 1 / 0)
+    done = []
+    jobs.submit("codec", "next", "echo", {"value": 2}, when_busy="queue", on_done=done.append)
+    qtbot.waitUntil(lambda: done == [2], timeout=WAIT_MS)
+    assert reported == [ZeroDivisionError]
+
+
+def test_forgotten_handlers_are_not_called(qtbot, jobs):
+    """A window going away forgets its jobs' handlers; the jobs still end and say so."""
+    owner, other, calls = object(), object(), []
+    jobs.submit("codec", "mine", "echo", {"value": 1}, owner=owner, on_done=lambda r: calls.append("mine"))
+    jobs.submit("codec", "other", "echo", {"value": 2}, when_busy="queue", owner=other, on_done=calls.append)
+    jobs.forget(owner)
+    qtbot.waitUntil(lambda: not jobs.is_busy("codec"), timeout=WAIT_MS)
+    assert calls == [2]

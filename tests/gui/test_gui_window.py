@@ -51,9 +51,7 @@ def test_cancel_button_stops_a_running_encode(qtbot, window, monkeypatch):
         delay=60.0,
     )
     with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
-        window.jobs.submit(
-            "codec", "encode", "encode_compare", kwargs, context=(window.doc.generation, window.doc.mask_version)
-        )
+        window.submit_encode(kwargs)
     window._update_actions()
     assert window.rate.cancel_button.isEnabled()
     with qtbot.waitSignal(window.jobs.cancelled, timeout=WAIT_MS):
@@ -74,9 +72,7 @@ def test_escape_cancels(qtbot, window):
         delay=60.0,
     )
     with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
-        window.jobs.submit(
-            "codec", "encode", "encode_compare", kwargs, context=(window.doc.generation, window.doc.mask_version)
-        )
+        window.submit_encode(kwargs)
     with qtbot.waitSignal(window.jobs.cancelled, timeout=WAIT_MS):
         qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
 
@@ -196,12 +192,12 @@ def test_tools_dock_gives_way_off_the_image_tab(window):
 
 
 def test_stats_table_sorts_by_number(qtbot, window):
-    from obic_gui.results import CodecFigures
+    from obic_core.results import CompareResult
 
     figs = [
-        CodecFigures("a", 900, 0.9, psnr=9.5),
-        CodecFigures("b", 10000, 0.1, psnr=30.0),
-        CodecFigures("c", 50, 0.5, psnr=None),
+        CompareResult("a", bpp=0.9, bytes=900, psnr=9.5),
+        CompareResult("b", bpp=0.1, bytes=10000, psnr=30.0),
+        CompareResult("c", bpp=0.5, bytes=50, psnr=None),
     ]
     window.stats.set_figures(figs)
     t = window.stats.table
@@ -275,9 +271,7 @@ def test_editing_the_mask_during_an_encode_marks_the_results_stale(qtbot, window
         delay=0.5,
     )
     with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
-        window.jobs.submit(
-            "codec", "encode", "encode_compare", kwargs, context=(window.doc.generation, window.doc.mask_version)
-        )
+        window.submit_encode(kwargs)
         window.actions["invert"].trigger()  # while the worker encodes the old mask
     assert window.doc.stale and window.compare.stale.isVisibleTo(window.compare)
     with qtbot.waitSignal(window.results_ready, timeout=WAIT_MS):
