@@ -261,6 +261,12 @@ def test_bd_table_excludes_short_curves():
     assert table["short"]["psnr"]["bd_rate"] is None
     assert "only 3 of 4" in table["short"]["psnr"]["note"]
     assert math.isfinite(table["good"]["psnr"]["bd_rate"])
+    assert table["good"]["psnr"]["bd_quality"] == pytest.approx(1.0, abs=1e-6), "1 dB better at every rate"
+    # matched rates, 6 dB apart: BD-rate sees little quality overlap, BD-quality the whole curve
+    far = {"hevc": rd["hevc"], "far": [dict(r, psnr=r["psnr"] - 6) for r in rd["hevc"]]}
+    entry = bd_table(far, ["psnr"])["far"]["psnr"]
+    assert "overlap" in entry["note"] and "quality_note" not in entry
+    assert entry["bd_quality"] == pytest.approx(-6.0, abs=1e-6)
     # a codec pinned at its largest file answers two targets with the same file
     pinned = [dict(r, reached=True) for r in curve(rates[:4] + [1.6], [29, 32, 35, 38, 38])]
     pinned[-1]["bpp"] = 0.8

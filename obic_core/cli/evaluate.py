@@ -277,6 +277,8 @@ def _register_bench(subparsers) -> None:
     p.add_argument("--background-quality", type=_quality, default=0.2)
     p.add_argument("--device", default="cpu", help="obic device (default cpu)")
     p.add_argument("--weights", default=None, help="codec weight file (default: the shipped one)")
-    p.add_argument("--limit", type=int, default=None, help="only the first N images (smoke runs)")
+    p.add_argument(
+        "--limit", type=int, default=None, help="only N images, evenly spaced over the set (smoke runs, subsets)"
+    )
     p.add_argument("--fresh", action="store_true", help="ignore and discard cached points")
     p.set_defaults(func=cmd_bench)

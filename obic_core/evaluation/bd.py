@@ -4,6 +4,12 @@ Only *reached* points count (a codec's smallest file shown above a target says n
 its rate at that target), and a curve needs ≥ :data:`MIN_BD_POINTS` distinct ones; a codec
 with fewer is listed as excluded, with the reason. The package's warnings (e.g. too little
 overlap of the two curves along the quality axis) are kept as the entry's note.
+
+Each entry also carries the **BD-quality** (``bjontegaard.bd_psnr`` on any metric: the mean
+quality difference in dB at equal rate, integrated over log rate). BD-rate integrates along the
+quality axis, so two codecs a few dB apart overlap there only partly however their rates are
+matched; at matched rates BD-quality's rate intervals coincide, so it is the figure that covers
+the whole curve.
 """
 
 from __future__ import annotations
@@ -36,6 +42,15 @@ def _distinct(points: Points) -> Points:
 
 def bd_rate(anchor: Points, test: Points) -> tuple[float | None, str]:
     """BD-rate (%) of test vs anchor on (rate, quality) points; (None, reason) if impossible."""
+    return _bd("bd_rate", anchor, test)
+
+
+def bd_quality(anchor: Points, test: Points) -> tuple[float | None, str]:
+    """BD-quality (the metric's units, dB here) of test vs anchor at equal rate; (None, reason)."""
+    return _bd("bd_psnr", anchor, test)
+
+
+def _bd(function: str, anchor: Points, test: Points) -> tuple[float | None, str]:
     import bjontegaard
 
     a, t = _distinct(anchor), _distinct(test)
@@ -44,7 +59,7 @@ def bd_rate(anchor: Points, test: Points) -> tuple[float | None, str]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            value = bjontegaard.bd_rate(
+            value = getattr(bjontegaard, function)(
                 [p[0] for p in a],
                 [p[1] for p in a],
                 [p[0] for p in t],
@@ -71,7 +86,8 @@ def usable(rows: list[dict], metric: str) -> Points:
 
 
 def bd_table(curves: dict[str, list[dict]], metrics: Sequence[str], anchor: str = ANCHOR) -> dict:
-    """{codec: {metric: {"bd_rate": % or None, "note": str}}} against ``anchor``."""
+    """{codec: {metric: {"bd_rate": % or None, "note": str, "bd_quality": dB or None}}} against
+    ``anchor`` (``quality_note``: bjontegaard's warning for the BD-quality, when it gave one)."""
     table: dict[str, dict] = {}
     if anchor not in curves:
         return table
@@ -94,5 +110,8 @@ def bd_table(curves: dict[str, list[dict]], metrics: Sequence[str], anchor: str 
                 }
             else:
                 value, note = bd_rate(a, t)
-                table[codec][metric] = {"bd_rate": value, "note": note}
+                dq, dq_note = bd_quality(a, t)
+                table[codec][metric] = {"bd_rate": value, "note": note, "bd_quality": dq}
+                if dq_note:
+                    table[codec][metric]["quality_note"] = dq_note
     return table

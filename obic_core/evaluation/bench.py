@@ -157,8 +157,8 @@ def run_bench(
     out.mkdir(parents=True, exist_ok=True)
     codecs = parse_codecs(list(codecs))
     items, dataset, mask_source = collect_items(source, masks)
-    if limit:
-        items = items[:limit]
+    if limit and limit < len(items):  # evenly spaced, so a subset spans every source of the set
+        items = [items[i * len(items) // limit] for i in range(limit)]
     mode = "quality" if qualities is not None else "bpp"
     if mode == "bpp":
         targets = sorted(float(b) for b in (bpp or DEFAULT_BPP))

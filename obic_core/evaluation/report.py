@@ -23,15 +23,22 @@ def format_value(v: float | None, spec: str = ".2f", missing: str = "–", infin
 
 
 def _bd_cell(entry: dict) -> str:
+    """``+12.3 % · −0.45 dB``: BD-rate, then BD-quality when it was computed."""
+    dq = entry.get("bd_quality")
+    quality = "" if dq is None else f" · {dq:+.2f} dB"
     if entry.get("bd_rate") is None:
-        return "excluded" if entry.get("note", "").startswith("excluded") else "n/a"
-    return f"{entry['bd_rate']:+.1f} %"
+        return ("excluded" if entry.get("note", "").startswith("excluded") else "n/a") + quality
+    return f"{entry['bd_rate']:+.1f} %{quality}"
 
 
 def _bd_markdown(table: dict, anchor: str, metrics: Sequence[str]) -> list[str]:
     """One BD-rate table with its bjontegaard warnings underneath."""
     out = [
         f"## BD-rate against {anchor} (negative = fewer bits for the same quality)",
+        "",
+        "Each cell: BD-rate · BD-quality (mean dB gained at equal rate, integrated over log rate; "
+        "positive = better). The overlap warnings below concern the BD-rate only: it integrates along "
+        "the quality axis, which matched rates cannot align.",
         "",
         "| codec | " + " | ".join(LABELS[m] for m in metrics) + " |",
         "|---|" + "---|" * len(metrics),
@@ -50,6 +57,8 @@ def _bd_row(codec: str, columns: list[tuple[str, dict]], notes: list[str]) -> st
     for column, entry in columns:
         if entry.get("note"):
             notes.append(f"{codec} {column}: {entry['note']}")
+        if entry.get("quality_note"):
+            notes.append(f"{codec} {column} (BD-quality): {entry['quality_note']}")
     return f"| {codec} | " + " | ".join(_bd_cell(entry) for _, entry in columns) + " |"
 
 
@@ -69,7 +78,8 @@ def _anchor_markdown(doc: dict) -> list[str]:
         "commit of each are in that file and in results.json). A learned anchor is compared on the "
         "metric it was trained for, BPG and VTM on both. Each comparison is at matched rates too: the "
         "published curve is resampled (PCHIP on log-rate, no extrapolation) at the rates the codec "
-        "reached here that it covers, and the codec is compared on those rates only.",
+        "reached here that it covers, and the codec is compared on those rates only. Cells: BD-rate · "
+        "BD-quality, as above.",
     ]
     if not info["covers_all_images"]:
         out += [
