@@ -274,6 +274,7 @@ def encode_side(
     cancel: Cancel,
     weights: str | None = None,
     obic_data: bytes | None = None,
+    chroma: str | None = None,
 ) -> CompareResult:
     """One codec for one side of the split view, and nothing else.
 
@@ -281,9 +282,12 @@ def encode_side(
     codec the encode did not include; else at that native quality (the side's quality box).
     OBIC's background quality keeps the encode's object–background gap; when the encode's
     file (``obic_data``) carries a painted block map, OBIC's side keeps that map's shape
-    instead, moved so its best block sits at the side's quality.
+    instead, moved so its best block sits at the side's quality. HEVC at a quality keeps
+    ``chroma`` ("4:2:0" / "4:4:4": what the search at the target chose for this image, its
+    result's ``extra["chroma"]``); without one it is 4:2:0, BPG's default. At the rate, the
+    search tries both again. The answer's ``extra`` is the adapter's account of the file
+    (HEVC: ``chroma``, ``payload_bytes``, ``heif_bytes``), as Encode & compare's rows have it.
     """
-    from obic_core.evaluation.codecs.registry import get_codec
     from obic_core.evaluation.compare import compare_one
     from obic_core.evaluation.metrics import timed
 
@@ -294,7 +298,7 @@ def encode_side(
         return _mapped_side(image, mask, steps, quality, target_bpp, device, weights, progress, cancel)
     if quality is None:
         return compare_one(codec, image, mask, float(target_bpp), cancel=cancel, **common)
-    adapter = get_codec(codec, mask=mask if codec == "obic" else None, **common)
+    adapter = _side_adapter(codec, chroma, mask, common)
     enc = adapter.encode_at(image, float(quality))
     _check_cancel(cancel)
     progress(f"Decoding {codec}", 0.7)
@@ -310,8 +314,26 @@ def encode_side(
         image=np.ascontiguousarray(decoded, dtype=np.uint8),
         data=bytes(enc.data),
         extension=str(adapter.extension),
+        extra=dict(enc.extra),
         **_metrics(image, decoded, mask),
     )
+
+
+#: HEVC's chroma formats, as its results name them, and the single-chroma codec of each
+_HEVC_CHROMA = {"4:2:0": "hevc-420", "4:4:4": "hevc-444"}
+
+
+def _side_adapter(codec: str, chroma: str | None, mask: np.ndarray | None, common: dict):
+    """The adapter a split side encodes ``codec`` with at a native quality: for HEVC with a
+    ``chroma``, that chroma's variant (``hevc`` alone would always code 4:2:0)."""
+    from obic_core.errors import ObicInputError
+    from obic_core.evaluation.codecs.registry import get_codec
+
+    if codec == "hevc" and chroma is not None:
+        if chroma not in _HEVC_CHROMA:
+            raise ObicInputError(f"unknown HEVC chroma {chroma!r}; choose from {', '.join(_HEVC_CHROMA)}")
+        codec = _HEVC_CHROMA[chroma]
+    return get_codec(codec, mask=mask if codec == "obic" else None, **common)
 
 
 def _stored_steps(data: bytes) -> np.ndarray | None:

@@ -5,7 +5,8 @@ turns the compare view's requests into jobs whose handlers bring the answers bac
 
 * a split side's codec or quality change becomes one ``encode_side`` job on the codec
   worker for that side alone (the other side and the grid are not touched); while one runs,
-  newer changes of the same side wait, and only the latest is sent when it ends;
+  newer changes of the same side wait, and only the latest is sent when it ends; an HEVC
+  side's quality change keeps the chroma (4:2:0 / 4:4:4) of the result it is shown with;
 * "Export…" on a side or tile writes that reconstruction's PNG and its compressed file
   (atomically, on the io lane);
 * the original's PNG size, the "% of PNG" captions' yardstick, is measured once per
@@ -30,6 +31,7 @@ class _SideRequest:
     codec: str
     quality: float | None
     token: int
+    chroma: str | None = None  # HEVC: the chroma the side's result has, kept at a new quality
 
 
 class CompareFeature:
@@ -84,9 +86,10 @@ class CompareFeature:
         self._png_ended()
 
     # -- split sides -----------------------------------------------------------------------
-    def request_side(self, side: str, codec: str, quality, token: int) -> None:
-        """Encode ``codec`` for one side (at ``quality``, or None: at the OBIC file's rate)."""
-        self._wanted[side] = _SideRequest(codec, None if quality is None else float(quality), token)
+    def request_side(self, side: str, codec: str, quality, token: int, chroma: str | None = None) -> None:
+        """Encode ``codec`` for one side (at ``quality``, or None: at the OBIC file's rate;
+        HEVC at a quality in ``chroma``, the one its result on that side has)."""
+        self._wanted[side] = _SideRequest(codec, None if quality is None else float(quality), token, chroma)
         if side not in self._running:
             self._send(side)
 
@@ -107,6 +110,7 @@ class CompareFeature:
             device=out.device,
             weights=self.w.weights,
             obic_data=out.data,  # its painted block map, if any, shapes OBIC's side too
+            chroma=req.chroma,
         )
         generation, token = doc.generation, req.token
         info = self.w.jobs.submit(

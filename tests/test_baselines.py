@@ -88,6 +88,28 @@ def test_hevc_counts_payload_and_keeps_heif_size(photo):
     assert all(chosen["psnr"] >= a["psnr"] for a in alts.values() if a["reached"])
 
 
+def test_a_split_sides_hevc_keeps_the_chroma_it_is_given(photo):
+    """obic_gui.tasks.encode_side: HEVC at a native quality codes the chroma the side's result
+    had (plain ``hevc`` would always take 4:2:0) and keeps the adapter's account of the file."""
+    import io
+
+    import pillow_heif
+
+    from obic_gui import tasks
+
+    side = dict(image=photo, mask=None, codec="hevc", quality=40.0, target_bpp=0.3, object_quality=0.8)
+    quiet = dict(background_quality=0.2, device="cpu", progress=lambda *a: None, cancel=lambda: False)
+    for chroma, code in (("4:4:4", 444), ("4:2:0", 420), (None, 420)):
+        fig = tasks.encode_side(chroma=chroma, **side, **quiet)
+        assert fig.codec == "hevc" and fig.extension == "heic" and fig.quality == 40
+        assert pillow_heif.open_heif(io.BytesIO(fig.data))[0].info["chroma"] == code
+        assert fig.extra["chroma"] == f"4:{str(code)[1]}:{str(code)[2]}"
+        assert fig.bytes == fig.extra["payload_bytes"] == hevc_payload_bytes(fig.data) < len(fig.data)
+        assert fig.extra["heif_bytes"] == len(fig.data)
+    with pytest.raises(ObicInputError, match="chroma"):
+        tasks.encode_side(chroma="4:2:2", **side, **quiet)
+
+
 def test_hevc_payload_parser_refuses_other_files(photo):
     with pytest.raises(ValueError, match="HEIF"):  # "malformed HEIF box" or "not a single-image HEVC HEIF file"
         hevc_payload_bytes(get_codec("jpeg").encode(photo, 50))

@@ -65,6 +65,7 @@ def test_every_worker_result_unpickles_without_torch(small_image, small_mask, ob
         encoded,
         tasks.decode_obic(encoded.data, ("object",), "cpu", **quiet),
         tasks.encode_side(codec="jpeg", quality=50.0, device="cpu", **side, **quiet),
+        tasks.encode_side(codec="hevc", quality=40.0, device="cpu", chroma="4:4:4", **side, **quiet),  # + extra
         tasks.sweep(image, mask, (0.4,), ("jpeg",), 0.6, 0.2, "cpu", **quiet),  # OBIC's points are RDPoints too
         tasks.estimate_size(("pickle-test",), image, mask, None, "cpu", layer_qualities=(0.6, 0.2), **quiet),
         tasks.estimate_size(("never sent",), None, None, None, "cpu", layer_qualities=(0.6, 0.2), **quiet),

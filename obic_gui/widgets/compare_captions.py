@@ -3,8 +3,10 @@
 Each says what a file costs three ways: its bytes and bpp, its share of the original as a PNG
 (what "small" means to someone who would otherwise keep the PNG) and its gap to the OBIC
 file. A gap beyond :data:`~obic_gui.quality.SAME_SIZE_TOLERANCE` replaces the gap with an
-orange flag: a "same bitrate" comparison it is not. Rich text, no Qt objects: the strings
-are tested as they are.
+orange flag: a "same bitrate" comparison it is not. Where the bytes that count are not the
+whole file (HEVC: the payload, what BPG would store, inside a larger .heic), a last line gives
+the file Export writes, and HEVC's chroma. Rich text, no Qt objects: the strings are tested
+as they are.
 """
 
 from __future__ import annotations
@@ -25,6 +27,39 @@ from obic_gui.quality import (
 WARN = "#ffb454"
 GREY = "#b9c0cc"
 NOTE = "#7fb2f0"
+
+#: what a caption's bytes are, for a codec whose counted bytes are not its whole file
+COUNTED_AS = {"hevc": "HEVC payload"}
+#: what the whole file holds besides the counted bytes
+FILE_HOLDS = {"hevc": "with its HEIF boxes"}
+
+
+def file_bytes(fig: CompareResult) -> int | None:
+    """The size of the file Export writes for ``fig`` when it is not ``fig.bytes`` (HEVC: the
+    .heic file around the payload); None when the caption's bytes are the whole file."""
+    whole = len(fig.data) if fig.data is not None else (fig.extra or {}).get("heif_bytes")
+    return None if whole is None or int(whole) == int(fig.bytes) else int(whole)
+
+
+def hevc_chroma(fig: CompareResult | None) -> str | None:
+    """'4:2:0' / '4:4:4' for an HEVC result that says which (its adapter's ``describe``), else None."""
+    if fig is None or fig.codec != "hevc":
+        return None
+    chroma = (fig.extra or {}).get("chroma")
+    return str(chroma) if chroma else None
+
+
+def file_line(fig: CompareResult) -> str:
+    """'.heic file 5,480 B with its HEIF boxes · chroma 4:4:4' ('' when there is nothing to add)."""
+    parts = []
+    whole = file_bytes(fig)
+    if whole is not None:
+        holds = FILE_HOLDS.get(fig.codec)
+        parts.append(f".{fig.extension} file {fmt_bytes(whole)}" + (f" {holds}" if holds else ""))
+    chroma = hevc_chroma(fig)
+    if chroma:
+        parts.append(f"chroma {chroma}")
+    return f"<span style='color:{GREY}'>{' · '.join(parts)}</span>" if parts else ""
 
 
 def size_flag(fig: CompareResult, reference_bytes: int | None) -> str | None:
@@ -65,13 +100,17 @@ def size_line(fig: CompareResult, reference_bytes: int | None, png_bytes: int | 
 def caption_for(
     fig: CompareResult, reference_bytes: int | None = None, png_bytes: int | None = None, note: str | None = None
 ) -> str:
-    """'<b>HEVC</b> 12,345 B · 0.251 bpp' over '4.1 % of PNG · −3.0 % vs OBIC' (or the orange
-    size flag) over 'PSNR … · MS-SSIM … · object PSNR …', and ``note`` (e.g. "this side only")."""
-    head = f"<b>{codec_label(fig.codec)}</b> &nbsp; {fmt_bytes(fig.bytes)} · {fmt_bpp(fig.bpp)}"
+    """'<b>JPEG</b> 12,345 B · 0.251 bpp' over '4.1 % of PNG · −3.0 % vs OBIC' (or the orange
+    size flag) over 'PSNR … · MS-SSIM … · object PSNR …', then — where the bytes counted are
+    not the whole file — :func:`file_line` ('12,345 B HEVC payload' above, '.heic file
+    12,700 B … · chroma 4:2:0' here), and ``note`` (e.g. "this side only")."""
+    counted = f" {COUNTED_AS.get(fig.codec, 'counted')}" if file_bytes(fig) is not None else ""
+    head = f"<b>{codec_label(fig.codec)}</b> &nbsp; {fmt_bytes(fig.bytes)}{counted} · {fmt_bpp(fig.bpp)}"
     if not fig.reached and size_flag(fig, reference_bytes) is None:
         head += f" &nbsp;<span style='color:{WARN}'>(could not reach the target)</span>"
     body = f"PSNR {fmt_db(fig.psnr)} · MS-SSIM {fmt_ssim(fig.ms_ssim)} · object {fmt_db(fig.object_psnr)}"
     lines = [head, size_line(fig, reference_bytes, png_bytes), f"<span style='color:{GREY}'>{body}</span>"]
+    lines.append(file_line(fig))  # last: the tiles of a grid row keep their first three lines in line
     if note:
         lines.append(f"<span style='color:{NOTE}'>{note}</span>")
     return "<br>".join(line for line in lines if line)

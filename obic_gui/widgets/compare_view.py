@@ -40,6 +40,7 @@ from obic_gui.widgets.compare_captions import (  # noqa: F401 (re-exported: the 
     NOTE,
     WARN,
     caption_for,
+    hevc_chroma,
     original_caption,
     png_share,
     reference_caption,
@@ -121,8 +122,9 @@ class CompareView(QWidget):
 
     zoom_changed = Signal(float)  # the shown views' scale (for the status bar)
     cursor_moved = Signal(int, int)  # image pixel under the mouse in any view (-1, -1: none)
-    #: a split side wants an encode: side, codec, native quality (None: at the OBIC file's rate), token
-    side_requested = Signal(str, str, object, int)
+    #: a split side wants an encode: side, codec, native quality (None: at the OBIC file's rate),
+    #: token, and the HEVC chroma to keep at that quality (None: the codec's own choice)
+    side_requested = Signal(str, str, object, int, object)
     export_requested = Signal(object)  # the CompareResult of a tile or side to write
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -196,14 +198,15 @@ class CompareView(QWidget):
         self.left_caption = _caption_label()
         self.right_caption = _caption_label()
         self.right_caption.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
-        under = QHBoxLayout()
-        under.setSpacing(12)
-        for side, caption in (("left", self.left_caption), ("right", self.right_caption)):
-            col = QVBoxLayout()
-            col.setSpacing(0)
-            col.addWidget(self.side_controls[side])
-            col.addWidget(caption)
-            under.addLayout(col, 1)
+        # controls over captions in one grid: the two captions share a row, so a side with a
+        # longer caption (HEVC's .heic line, a re-encode's note) moves neither side's controls
+        under = QGridLayout()
+        under.setHorizontalSpacing(12)
+        under.setVerticalSpacing(0)
+        for col, (side, caption) in enumerate((("left", self.left_caption), ("right", self.right_caption))):
+            under.addWidget(self.side_controls[side], 0, col)
+            under.addWidget(caption, 1, col)
+            under.setColumnStretch(col, 1)
         sl.addLayout(under)
         self.left_combo = self.side_controls["left"].combo
         self.right_combo = self.side_controls["right"].combo
@@ -385,7 +388,7 @@ class CompareView(QWidget):
         st.figures = entry.figures if entry else None
         st.image = entry.image if entry else None
         st.caption = entry.caption if entry else ""
-        controls.set_quality(key, st.figures.quality if st.figures else None)
+        controls.set_quality(key, st.figures.quality if st.figures else None, hevc_chroma(st.figures))
         controls.export.setEnabled(st.figures is not None)
         controls.set_busy("")
 
@@ -400,10 +403,16 @@ class CompareView(QWidget):
         if self.reference_bytes is None:
             return
         st = self.side_state[side]
+        # a new quality for the result on screen keeps its chroma: HEVC's 4:2:0 or 4:4:4 was
+        # chosen for this image at the target, and a plain HEVC encode would always take 4:2:0
+        shown = st.figures if st.figures is not None and st.figures.codec == codec else None
+        chroma = hevc_chroma(shown) if quality is not None else None
         st.key, st.token = codec, next(self._tokens)
         what = "at the OBIC file's size" if quality is None else f"at {fmt_quality(codec, quality)}"
+        if chroma:
+            what += f", {chroma}"
         self.side_controls[side].set_busy(f"Encoding {codec_label(codec)} {what}…")
-        self.side_requested.emit(side, codec, quality, st.token)
+        self.side_requested.emit(side, codec, quality, st.token, chroma)
 
     def _side_caption(self, fig: CompareResult) -> str:
         note = f"this side only: {codec_label(fig.codec)} at {fmt_quality(fig.codec, fig.quality)}"
@@ -420,7 +429,7 @@ class CompareView(QWidget):
         controls.combo.blockSignals(True)
         controls.combo.setCurrentIndex(max(0, controls.combo.findData(fig.codec)))
         controls.combo.blockSignals(False)
-        controls.set_quality(fig.codec, fig.quality)
+        controls.set_quality(fig.codec, fig.quality, hevc_chroma(fig))
         controls.export.setEnabled(True)
         controls.set_busy("")
         self._update_split()

@@ -166,8 +166,9 @@ class SideControls(QWidget):
         self.combo.setCurrentIndex(max(0, i) if items else -1)
         self.combo.blockSignals(False)
 
-    def set_quality(self, codec: str | None, quality) -> None:
-        """Show ``codec``'s knob at the quality of the result on screen (emits nothing)."""
+    def set_quality(self, codec: str | None, quality, chroma: str | None = None) -> None:
+        """Show ``codec``'s knob at the quality of the result on screen (emits nothing); an
+        HEVC result's ``chroma`` is named beside it, since a new quality keeps it."""
         self._timer.stop()
         self._codec = codec
         k = knob(codec) if codec and codec != "original" else None
@@ -181,10 +182,16 @@ class SideControls(QWidget):
                 self.quality.setValue(value)
             tip = f"{codec_label(codec)} {k.scale}: change it and only this side is encoded again"
             if codec == "obic":
-                tip += " (object q; the background keeps the encode's gap; a painted quality map is not used)"
+                tip += (
+                    " (object q; the background keeps the encode's gap; a painted quality map keeps its"
+                    " shape, its best block moved to this quality)"
+                )
+            if chroma:
+                tip += f" (in {chroma} chroma, like the result shown)"
             self.quality.setToolTip(tip)
         self.quality.blockSignals(False)
         enabled = k is not None and value is not None
+        self.quality_label.setText(f"Quality ({chroma})" if chroma and enabled else "Quality")
         for w in (self.quality, self.quality_label):
             w.setEnabled(enabled)
         if not enabled:

@@ -46,6 +46,7 @@ from obic_gui.quality import (
     tolerance_text,
 )
 from obic_gui.style import icon
+from obic_gui.widgets.compare_captions import COUNTED_AS, file_bytes
 
 PLOT_BG = "#1e2025"
 PLOT_FG = "#d0d4db"
@@ -140,6 +141,17 @@ def png_share_tip(nbytes: int, png_bytes: int | None) -> str:
     if not png_bytes:
         return ""
     return f"{100.0 * nbytes / png_bytes:.2f} % of the original as PNG ({png_bytes:,} B)"
+
+
+def bytes_tip(fig: CompareResult, png_bytes: int | None) -> str:
+    """The Bytes cell's whole tooltip: :func:`png_share_tip`, then — where the bytes counted
+    are not the whole file (HEVC's payload) — what they are and the file Export writes."""
+    lines = [png_share_tip(fig.bytes, png_bytes)]
+    whole = file_bytes(fig)
+    if whole is not None:
+        what = COUNTED_AS.get(fig.codec, "the bytes counted")
+        lines.append(f"{what}; the .{fig.extension} file Export writes is {whole:,} B")
+    return "\n".join(line for line in lines if line)
 
 
 def _style_plot(plot: pg.PlotWidget, title: str) -> None:
@@ -373,7 +385,7 @@ class StatsPanel(QWidget):
                 name.setToolTip(tip)
             quality = QTableWidgetItem(fmt_quality(f.codec, f.quality))
             bytes_item = NumItem(f"{f.bytes:,}", f.bytes)
-            bytes_item.setToolTip(png_share_tip(f.bytes, png_bytes))
+            bytes_item.setToolTip(bytes_tip(f, png_bytes))
             quality.setToolTip(QUALITY_SCALES.get(f.codec, ""))
             cells = [
                 name,

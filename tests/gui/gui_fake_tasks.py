@@ -58,10 +58,24 @@ def _fake_file(codec: str, nbytes: int) -> bytes:
     return head + bytes(max(0, nbytes - len(head)))
 
 
-def _fig(codec, image, nbytes, seed):
+#: the fake .heic's container around its HEVC payload (the real one: ftyp + meta boxes, a few
+#: hundred bytes): like the real adapter, a fake HEVC result counts the payload, and its file
+#: (what Export writes) is this much larger
+HEIF_BOXES = 362
+#: the chroma the fake HEVC search at a target picks: 4:4:4, not plain HEVC's 4:2:0, so a
+#: side that lost it at a new quality would show
+SEARCH_CHROMA = "4:4:4"
+
+
+def _fig(codec, image, nbytes, seed, chroma=SEARCH_CHROMA):
     rng = np.random.default_rng(seed)
     noisy = np.clip(image.astype(np.int16) + rng.integers(-8, 9, image.shape), 0, 255).astype(np.uint8)
     h, w = image.shape[:2]
+    data, extra = _fake_file(codec, nbytes), {}
+    if codec == "hevc":  # like hevc.HevcCodec.describe
+        data = _fake_file(codec, nbytes + HEIF_BOXES)
+        heif_bpp = len(data) * 8 / (h * w)
+        extra = {"chroma": chroma, "payload_bytes": nbytes, "heif_bytes": len(data), "heif_bpp": heif_bpp}
     return CompareResult(
         codec=codec,
         bytes=nbytes,
@@ -74,8 +88,9 @@ def _fig(codec, image, nbytes, seed):
         encode_s=0.01,
         decode_s=0.01,
         image=noisy,
-        data=_fake_file(codec, nbytes),
+        data=data,
         extension=FAKE_EXTENSIONS.get(codec, "bin"),
+        extra=extra,
     )
 
 
@@ -252,7 +267,8 @@ def estimate_size(key, image, mask, steps, device, progress, cancel, weights=Non
     return SizeEstimate(total, layers, 80, bits.astype(np.float32), coded=_ESTIMATE_CODED)
 
 
-#: every fake split-side encode: codec, quality (None: at the OBIC rate) and target bpp
+#: every fake split-side encode: codec, quality (None: at the OBIC rate), target bpp, the
+#: encode's file and the HEVC chroma asked for
 SIDE_CALLS: list[dict] = []
 
 
@@ -269,12 +285,17 @@ def encode_side(
     cancel,
     weights=None,
     obic_data=None,
+    chroma=None,
 ):
-    """One codec for one split side: a size that grows with the quality (at the OBIC rate when None)."""
-    SIDE_CALLS.append({"codec": codec, "quality": quality, "target_bpp": target_bpp, "obic_data": obic_data})
+    """One codec for one split side: a size that grows with the quality (at the OBIC rate when
+    None). HEVC, like the real task: at the rate the search's chroma, at a quality the one
+    asked for, else plain HEVC's 4:2:0."""
+    SIDE_CALLS.append(
+        {"codec": codec, "quality": quality, "target_bpp": target_bpp, "obic_data": obic_data, "chroma": chroma}
+    )
     h, w = image.shape[:2]
     nbytes = round(target_bpp * h * w / 8) if quality is None else 200 + 10 * round(float(quality))
-    fig = _fig(codec, image, nbytes, 7)
+    fig = _fig(codec, image, nbytes, 7, SEARCH_CHROMA if quality is None else chroma or "4:2:0")
     fig.quality = 50 if quality is None else quality
     if codec == "obic":
         fig.quality = (float(quality or object_quality), float(background_quality))

@@ -1,12 +1,14 @@
 """The compare view users expect (issue 17): zoom steps and readout, flash the original,
 size captions (bytes, % of PNG, gap to OBIC), live split-side re-encodes that touch one side
-only, single-side export, and the RD plot's rate axis. Fast fake tasks, except the last test,
-which checks the captions and the table against `obic info --json` and the files on disk
-after a real encode with the shipped weights."""
+only (an HEVC side keeping its chroma), single-side export, HEVC's payload beside its .heic
+file, and the RD plot's rate axis. Fast fake tasks, except the last test, which checks the
+captions and the table against `obic info --json` and the files on disk (JPEG, and HEVC's
+payload, .heic file and chroma) after a real encode with the shipped weights."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -222,6 +224,7 @@ def test_a_split_sides_quality_reencodes_that_side_only(qtbot, window):
             "quality": 60.0,
             "target_bpp": window.doc.outcome.figure("obic").bpp,
             "obic_data": window.doc.outcome.data,  # the encode's file: OBIC's side keeps its painted map
+            "chroma": None,  # only an HEVC side has a chroma to keep
         }
     ]
     assert started == ["side"], "no encode & compare, nothing for the other side"
@@ -241,6 +244,87 @@ def test_a_split_sides_quality_reencodes_that_side_only(qtbot, window):
     assert c.side_figures("right").codec == "hevc" and "HEVC" in c.right_caption.text()
     assert c.split_view.pair()[0] is left_image, "the left side stayed"
     assert right.quality.isEnabled() and right.quality.value() == 50
+
+
+def test_an_hevc_side_keeps_its_chroma_at_a_new_quality(qtbot, window):
+    """HEVC at the target tries 4:2:0 and 4:4:4 and keeps the better; a new quality on a split
+    side keeps the one chosen for this image (plain HEVC would take 4:2:0), and says which."""
+    encode(qtbot, window, ("obic-single", "hevc", "jpeg"))
+    c = window.compare
+    c.set_split_mode(True)
+    left = c.side_controls["left"]
+    left.combo.setCurrentIndex(left.combo.findData("hevc"))
+    grid = window.doc.outcome.figure("hevc")
+    assert grid.extra["chroma"] == gui_fake_tasks.SEARCH_CHROMA == "4:4:4", "the fake search picks 4:4:4"
+    assert left.quality_label.text() == "Quality (4:4:4)" and "4:4:4" in left.quality.toolTip()
+    assert "chroma 4:4:4" in c.left_caption.text()
+    gui_fake_tasks.SIDE_CALLS.clear()
+    for q in (30, 55):  # the second change starts from the side's own re-encode
+        with qtbot.waitSignal(window.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("side")):
+            left.quality.setValue(q)
+        fig = c.side_figures("left")
+        assert fig.quality == q and fig.extra["chroma"] == "4:4:4"
+        assert "chroma 4:4:4" in c.left_caption.text() and f"{q} / 100" in c.left_caption.text()
+        assert left.quality_label.text() == "Quality (4:4:4)"
+    assert [(d["codec"], d["quality"], d["chroma"]) for d in gui_fake_tasks.SIDE_CALLS] == [
+        ("hevc", 30.0, "4:4:4"),
+        ("hevc", 55.0, "4:4:4"),
+    ]
+    # another codec on that side has no chroma to keep, and its knob says none
+    gui_fake_tasks.SIDE_CALLS.clear()
+    left.combo.setCurrentIndex(left.combo.findData("jpeg"))
+    assert left.quality_label.text() == "Quality" and "chroma" not in c.left_caption.text()
+    with qtbot.waitSignal(window.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("side")):
+        left.quality.setValue(70)
+    assert [(d["codec"], d["chroma"]) for d in gui_fake_tasks.SIDE_CALLS] == [("jpeg", None)]
+
+
+def test_hevc_captions_say_payload_and_the_heic_file_export_writes(qtbot, window, tmp_path, monkeypatch):
+    """HEVC counts its payload (parameter sets + slice data, what BPG would store), but Export
+    writes the whole .heic file: its caption gives both, so neither looks like a mismatch."""
+    encode(qtbot, window, ("obic-single", "hevc", "jpeg"))
+    c = window.compare
+    hevc = window.doc.outcome.figure("hevc")
+    whole = len(hevc.data)
+    assert whole == hevc.bytes + gui_fake_tasks.HEIF_BOXES
+    captions = dict(zip([e.key for e in c.entries], c.grid_captions(), strict=True))
+    text = captions["hevc"].text()
+    assert f"{hevc.bytes:,} B HEVC payload · {hevc.bpp:.3f} bpp" in text
+    assert f".heic file {whole:,} B with its HEIF boxes · chroma 4:4:4" in text
+    assert _caption_bytes(text) == hevc.bytes and _caption_file_bytes(text) == whole
+    for key in ("obic", "obic-single", "jpeg"):  # their bytes are their whole file: nothing to add
+        assert " file " not in captions[key].text() and "payload" not in captions[key].text()
+    rows = table_rows(window.stats)
+    assert rows["HEVC"]["Bytes"] == f"{hevc.bytes:,}", "the table counts the payload, like the caption"
+    tip = rows["HEVC"]["Bytes tip"]
+    assert tip.startswith(f"{100 * hevc.bytes / window.compare.png_bytes:.2f} % of the original")
+    assert f"HEVC payload; the .heic file Export writes is {whole:,} B" in tip
+    assert "Export writes" not in rows["JPEG"]["Bytes tip"]
+    # the split side says the same, and its export is the size the caption gives for the file
+    on_compare_tab(qtbot, window)
+    c.set_split_mode(True)
+    c.left_combo.setCurrentIndex(c.left_combo.findData("hevc"))
+    assert c.left_caption.text() == text
+    QApplication.processEvents()  # HEVC's caption has a line more than OBIC's on the right: the sides stay level
+    controls, captions = c.side_controls.values(), (c.left_caption, c.right_caption)
+    assert len({w.mapTo(c, QPoint(0, 0)).y() for w in controls}) == 1, "both sides' controls on one line"
+    assert len({(w.mapTo(c, QPoint(0, 0)).y(), w.height()) for w in captions}) == 1, "captions of one height"
+    assert all(w.height() >= w.heightForWidth(w.width()) for w in captions), "no caption clipped"
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out / "left.png"), ""))
+    with qtbot.waitSignal(window.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("export_side")):
+        qtbot.mouseClick(c.side_controls["left"].export, Qt.MouseButton.LeftButton)
+    assert (out / "left.heic").stat().st_size == _caption_file_bytes(c.left_caption.text()) == whole
+    # a side's own re-encode too
+    with qtbot.waitSignal(window.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("side")):
+        c.side_controls["left"].quality.setValue(20)
+    side = c.side_figures("left")
+    with qtbot.waitSignal(window.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("export_side")):
+        window.compare_feature.export(side, str(out / "side"))
+    text = c.left_caption.text()
+    assert _caption_bytes(text) == side.bytes == 400 and f"{side.bytes:,} B HEVC payload" in text
+    assert (out / "side.heic").stat().st_size == _caption_file_bytes(text) == 400 + gui_fake_tasks.HEIF_BOXES
 
 
 def test_a_side_sends_only_its_latest_change_and_shows_no_stale_answer(qtbot, window, monkeypatch):
@@ -354,9 +438,27 @@ def _caption_bytes(text: str) -> int:
     return int(head.split(" B")[0].strip().replace(",", ""))
 
 
+def _caption_file_bytes(text: str) -> int | None:
+    """The whole file's bytes a caption gives where they are not its counted bytes ('.heic file 5,480 B')."""
+    found = re.search(r"\.\w+ file ([\d,]+) B", text)
+    return None if found is None else int(found.group(1).replace(",", ""))
+
+
+def _heic_chroma(data: bytes) -> str:
+    """The chroma format a .heic file was coded in, as libheif reads it ('4:4:4')."""
+    import io
+
+    import pillow_heif
+
+    code = str(pillow_heif.open_heif(io.BytesIO(data))[0].info["chroma"])
+    return f"4:{code[1]}:{code[2]}"
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not SHIPPED.is_file() or not SAMPLE.is_file(), reason="needs the shipped weights and sample")
 def test_real_captions_and_table_match_obic_info_and_the_files(qtbot, tmp_path):
+    pytest.importorskip("pillow_heif")
+    from obic_core.evaluation.codecs.heif_boxes import hevc_payload_bytes
     from obic_core.imageio import encode_png, read_image, write_png
     from obic_gui.main_window import MainWindow
     from obic_gui.settings import AppSettings
@@ -372,7 +474,7 @@ def test_real_captions_and_table_match_obic_info_and_the_files(qtbot, tmp_path):
     try:
         with qtbot.waitSignal(w.mask_ready, timeout=WAIT_MS):
             assert w.open_path(str(photo), confirm=False)
-        w.rate.set_settings(RateSettings(0.75, 0.25, None, "cpu", ("jpeg",)))
+        w.rate.set_settings(RateSettings(0.75, 0.25, None, "cpu", ("jpeg", "hevc")))
         with qtbot.waitSignal(w.results_ready, timeout=WAIT_MS):
             w.encode()
         png = wait_png(qtbot, w)
@@ -390,6 +492,18 @@ def test_real_captions_and_table_match_obic_info_and_the_files(qtbot, tmp_path):
             assert _caption_bytes(captions[key].text()) == on_disk == int(rows[row]["Bytes"].replace(",", ""))
             assert rows[row]["Bytes tip"].startswith(f"{100 * on_disk / photo.stat().st_size:.2f} % of the original")
             assert read_image(out / f"{key}.png").pixels.shape == w.doc.image.shape
+        # HEVC counts its payload (caption, table: what BPG would store); Export writes the
+        # whole .heic, whose size the caption gives too, with the chroma the search chose
+        hevc = w.doc.outcome.figure("hevc")
+        with qtbot.waitSignal(w.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("export_side")):
+            w.compare_feature.export(hevc, str(out / "hevc"))
+        heic = (out / "hevc.heic").read_bytes()
+        text = captions["hevc"].text()
+        assert _caption_bytes(text) == hevc_payload_bytes(heic) == int(rows["HEVC"]["Bytes"].replace(",", ""))
+        assert _caption_file_bytes(text) == len(heic) > hevc.bytes
+        assert f"the .heic file Export writes is {len(heic):,} B" in rows["HEVC"]["Bytes tip"]
+        chroma = hevc.extra["chroma"]
+        assert f"chroma {chroma}" in text and chroma == _heic_chroma(heic)
         info = json.loads(
             subprocess.run(
                 [sys.executable, "-m", "obic_core.cli", "info", "--json", str(out / "obic.obic")],
@@ -414,6 +528,19 @@ def test_real_captions_and_table_match_obic_info_and_the_files(qtbot, tmp_path):
         with qtbot.waitSignal(w.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("export_side")):
             w.compare_feature.export(side, str(out / "side"))
         assert _caption_bytes(c.left_caption.text()) == (out / "side.jpg").stat().st_size
+        # a real HEVC side at a new quality keeps the chroma the search chose, and says it
+        c.left_combo.setCurrentIndex(c.left_combo.findData("hevc"))
+        q = hevc.quality + 5 if hevc.quality <= 50 else hevc.quality - 5
+        with qtbot.waitSignal(w.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("side")):
+            c.side_controls["left"].quality.setValue(q)
+        side = c.side_figures("left")
+        assert side.codec == "hevc" and side.quality == q and side.extra["chroma"] == chroma
+        with qtbot.waitSignal(w.jobs.finished, timeout=WAIT_MS, check_params_cb=finished_tag("export_side")):
+            w.compare_feature.export(side, str(out / "side"))
+        heic = (out / "side.heic").read_bytes()
+        text = c.left_caption.text()
+        assert _heic_chroma(heic) == chroma and f"chroma {chroma}" in text
+        assert _caption_bytes(text) == hevc_payload_bytes(heic) and _caption_file_bytes(text) == len(heic)
         assert len(encode_png(w.doc.image)) == png
     finally:
         w.close()
