@@ -38,9 +38,9 @@ def test_second_click_does_not_start_a_second_job(qtbot, window):
     assert started.count("encode") == 1
 
 
-def test_cancel_button_stops_a_running_encode(qtbot, window, monkeypatch):
-    # a slow fake encode (cooperative) started the normal way
-    kwargs = dict(
+def slow_encode_kwargs(window) -> dict:
+    """A fake encode that runs for a minute unless cancelled (it checks cancel cooperatively)."""
+    return dict(
         image=window.doc.image,
         mask=window.doc.mask,
         object_quality=0.5,
@@ -50,6 +50,10 @@ def test_cancel_button_stops_a_running_encode(qtbot, window, monkeypatch):
         codecs=("obic",),
         delay=60.0,
     )
+
+
+def test_cancel_button_stops_a_running_encode(qtbot, window, monkeypatch):
+    kwargs = slow_encode_kwargs(window)  # a slow fake encode (cooperative) started the normal way
     with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
         window.submit_encode(kwargs)
     window._update_actions()
@@ -61,16 +65,7 @@ def test_cancel_button_stops_a_running_encode(qtbot, window, monkeypatch):
 
 
 def test_escape_cancels(qtbot, window):
-    kwargs = dict(
-        image=window.doc.image,
-        mask=window.doc.mask,
-        object_quality=0.5,
-        background_quality=0.2,
-        target_bpp=None,
-        device="cpu",
-        codecs=("obic",),
-        delay=60.0,
-    )
+    kwargs = slow_encode_kwargs(window)
     with qtbot.waitSignal(window.jobs.progress, timeout=WAIT_MS):
         window.submit_encode(kwargs)
     with qtbot.waitSignal(window.jobs.cancelled, timeout=WAIT_MS):
