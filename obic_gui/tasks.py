@@ -487,15 +487,12 @@ def _mapped_point(
     weights: str | None,
     cancel: Cancel,
 ) -> RDPoint:
-    """OBIC with the painted map at one target size: encode, decode, score."""
-    from obic_core import codec
+    """OBIC with the painted map at one target size: encode, decode, score (as a split side would)."""
+    from obic_core import quality_map as qm
 
-    settings = codec.EncodeSettings(target_bpp=target_bpp, device=device, weights=weights, quality_map=quality_map)
-    data = codec.encode(image, mask, settings, cancel=cancel)
-    _check_cancel(cancel)
-    m = _metrics(image, codec.decode(data, device=device, weights=weights).image, mask)
-    h, w = image.shape[:2]
-    return RDPoint(len(data) * 8 / (h * w), m.get("psnr"), m.get("ms_ssim"), m.get("object_psnr"))
+    steps = qm.image_block_steps(quality_map, image)
+    r = _mapped_side(image, mask, steps, None, target_bpp, device, weights, lambda stage, fraction: None, cancel)
+    return RDPoint(float(r.bpp), r.psnr, r.ms_ssim, r.object_psnr)
 
 
 # -- estimate lane ---------------------------------------------------------------------------

@@ -123,6 +123,11 @@ def test_the_split_views_obic_side_keeps_the_encodes_painted_map(small_image, sm
     assert tasks._stored_steps(plain.data) is None, "no map in the encode: the two qualities, a v1 file"
     sized = tasks.encode_side(quality=None, obic_data=data, **side)
     assert sized.bpp <= 0.3 and tasks._stored_steps(sized.data) is not None
+    # the RD sweep's OBIC point with that painted map is the same file as the side at that rate
+    quiet = dict(progress=lambda *a: None, cancel=lambda: False)
+    swept = tasks.sweep(small_image, small_mask, (0.3,), ("obic",), 0.8, 0.2, "cpu", quality_map=ramp, **quiet)
+    (point,) = swept.curves["obic"]
+    assert point.bpp == pytest.approx(sized.bpp) and point.psnr == pytest.approx(sized.psnr)
 
 
 def test_left_half_map_is_sharper_and_sized_between_the_uniform_files(small_image):
