@@ -304,17 +304,50 @@ def encode_side(
     progress(f"Decoding {codec}", 0.7)
     decoded, decode_s = timed(lambda: adapter.decode(enc.data))
     q = adapter.qualities_for(enc.quality) if codec == "obic" else enc.quality
+    return _side_result(
+        codec,
+        image,
+        mask,
+        enc.data,
+        int(enc.bytes),
+        enc.encode_s,
+        decoded,
+        decode_s,
+        q,
+        str(adapter.extension),
+        extra=dict(enc.extra),
+    )
+
+
+def _side_result(
+    codec: str,
+    image: np.ndarray,
+    mask: np.ndarray | None,
+    data: bytes,
+    nbytes: int,
+    encode_s: float | None,
+    decoded: np.ndarray,
+    decode_s: float | None,
+    quality,
+    extension: str,
+    extra: dict | None = None,
+    reached: bool = True,
+) -> CompareResult:
+    """A split side's answer: the file, its size (``nbytes``: what the codec counts), timings,
+    the reconstruction and its scores."""
+    h, w = image.shape[:2]
     return CompareResult(
         codec=codec,
-        bytes=int(enc.bytes),
-        bpp=float(enc.bpp),
-        encode_s=enc.encode_s,
+        bytes=int(nbytes),
+        bpp=int(nbytes) * 8.0 / (h * w),
+        encode_s=encode_s,
         decode_s=decode_s,
-        quality=q,
+        reached=reached,
+        quality=quality,
         image=np.ascontiguousarray(decoded, dtype=np.uint8),
-        data=bytes(enc.data),
-        extension=str(adapter.extension),
-        extra=dict(enc.extra),
+        data=bytes(data),
+        extension=extension,
+        extra=dict(extra or {}),
         **_metrics(image, decoded, mask),
     )
 
@@ -359,7 +392,6 @@ def _mapped_side(
     from obic_core import quality_map as qm
     from obic_core.evaluation.metrics import timed
 
-    h, w = image.shape[:2]
     if quality is not None:
         steps = qm.shifted(steps, float(quality) - float(qm.to_quality(steps).max()))
     settings = codec.EncodeSettings(
@@ -372,18 +404,10 @@ def _mapped_side(
     _check_cancel(cancel)
     progress("Decoding obic", 0.7)
     decoded, decode_s = timed(lambda: codec.decode(res.data, device=device, weights=weights).image)
-    return CompareResult(
-        codec="obic",
-        bytes=len(res.data),
-        bpp=len(res.data) * 8.0 / (h * w),
-        encode_s=encode_s,
-        decode_s=decode_s,
-        reached=quality is not None or bool(res.reached),
-        quality=(float(res.object_quality), float(res.background_quality)),
-        image=np.ascontiguousarray(decoded, dtype=np.uint8),
-        data=bytes(res.data),
-        extension="obic",
-        **_metrics(image, decoded, mask),
+    q = (float(res.object_quality), float(res.background_quality))
+    reached = quality is not None or bool(res.reached)
+    return _side_result(
+        "obic", image, mask, res.data, len(res.data), encode_s, decoded, decode_s, q, "obic", reached=reached
     )
 
 
