@@ -267,6 +267,28 @@ def test_augmentation_keeps_image_and_mask_aligned(strong):
         assert seen_pad > 0  # ...and down-scaling / rotation pads with ignored pixels
 
 
+def test_copy_paste_labels_exactly_the_pasted_object():
+    from obic_core.train.seg_loop import SegSampler
+
+    donor, donor_mask = coloured_scene()  # red object on blue
+    base = np.full((64, 64, 3), (0, 255, 0), np.uint8)  # green, all background
+    sampler = SegSampler([(donor, donor_mask)], crop=64, seed=5, paste_p=1.0)
+    kernel = np.ones((5, 5), np.uint8)  # the pasted edge is feathered over ~2 px
+    pasted = 0
+    for _ in range(30):
+        img, m = sampler._paste(base, np.zeros((64, 64), np.uint8))
+        assert img.shape == base.shape and img.dtype == np.uint8 and set(np.unique(m)) <= {0, 1}
+        inner_fg = cv2.erode((m == 1).astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
+        inner_bg = cv2.erode((m == 0).astype(np.uint8), kernel, borderType=cv2.BORDER_CONSTANT, borderValue=1) > 0
+        # the donor's object (where a second paste overlaps the first, its cut edge keeps a thin
+        # fringe of resampled donor colour, as any real cut-out does)
+        off = np.abs(img[inner_fg].astype(int) - (255, 0, 0)).max(axis=1)
+        assert (off <= 40).mean() >= 0.95 if off.size else True
+        assert np.abs(img[inner_bg].astype(int) - (0, 255, 0)).max(initial=0) <= 40  # the base untouched
+        pasted += int(m.any())
+    assert pasted > 20
+
+
 @pytest.mark.parametrize("side", [224, 160, 301])
 def test_resized_mask_stays_centred_on_the_resized_image(side):
     # Regression: cv2.INTER_NEAREST maps output pixel i to input floor(i / s) (no half-pixel

@@ -243,3 +243,23 @@ def test_a_compiler_failure_falls_back_to_eager_training(photo_dir, tmp_path, mo
     assert "training eagerly" in caplog.text
     rows = (tmp_path / "run" / "log.csv").read_text().strip().splitlines()
     assert len(rows) == 3  # header + both steps, trained eagerly after the failure
+
+
+def test_cosine_tail_anneals_by_steps_or_minutes_and_survives_a_resume():
+    import argparse
+
+    from obic_core.train.codec_loop import lr_now
+
+    args = argparse.Namespace(lr=4e-5, lr_end=2e-6, lr_drop_at=0)
+    tail = {"step": 1000, "wall_s": 600.0, "steps": 2000, "minutes": 10}
+    meta = {"tail": tail}
+    assert lr_now(args, meta, 1000, 600.0) == pytest.approx(4e-5)
+    assert lr_now(args, meta, 1500, 600.0) == pytest.approx(2.1e-5)  # half-way by steps
+    assert lr_now(args, meta, 1100, 900.0) == pytest.approx(2.1e-5)  # half-way by the clock
+    assert lr_now(args, meta, 2000, 600.0) == pytest.approx(2e-6)
+    assert lr_now(args, meta, 2500, 9999.0) == pytest.approx(2e-6)  # held at the end, not wrapped
+    lrs = [lr_now(args, meta, s, 600.0) for s in range(1000, 2001, 50)]
+    assert all(a >= b for a, b in zip(lrs, lrs[1:], strict=False))
+    # a run without the tail keeps the constant lr and its ×0.2 drop
+    plain = argparse.Namespace(lr=4e-5, lr_end=0.0, lr_drop_at=1200)
+    assert lr_now(plain, meta, 1100, 0.0) == 4e-5 and lr_now(plain, meta, 1300, 0.0) == pytest.approx(8e-6)

@@ -19,6 +19,7 @@ import argparse
 import csv
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -56,6 +57,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--crop", type=int, default=256)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--lr-drop-at", type=int, default=0, help="step after which lr is ×0.2 (0: never)")
+    p.add_argument(
+        "--lr-end",
+        type=float,
+        default=0.0,
+        help="anneal: cosine from --lr down to this over the rest of the run (to --steps or --minutes, "
+        "whichever comes first); the tail's start is kept in the checkpoint, so --resume continues it. "
+        "At a flat validation score a decayed lr still pays, where a constant one only wanders (0: off)",
+    )
     p.add_argument("--distortion", choices=["ms-ssim", "mse"], default="ms-ssim")
     # defaults = the recipe of the shipped weights, so `--init-from` them continues the same loss
     p.add_argument(
@@ -208,6 +217,22 @@ def validate(
     return res
 
 
+def lr_now(args: argparse.Namespace, meta: dict[str, Any], step: int, wall_s: float) -> float:
+    """The learning rate at ``step``: constant (with the optional ×0.2 drop), or the cosine tail.
+
+    The tail's progress is the larger of its step and its wall-clock share, so a run that is slowed
+    by a busy machine still ends its anneal inside the minutes it was given.
+    """
+    tail = meta.get("tail") if args.lr_end else None
+    if tail is None:
+        return args.lr * (0.2 if args.lr_drop_at and step >= args.lr_drop_at else 1.0)
+    prog = (step - tail["step"]) / max(1, tail["steps"] - tail["step"])
+    if tail["minutes"]:
+        prog = max(prog, (wall_s - tail["wall_s"]) / (tail["minutes"] * 60))
+    prog = min(max(prog, 0.0), 1.0)
+    return float(args.lr_end + (args.lr - args.lr_end) * 0.5 * (1 + math.cos(math.pi * prog)))
+
+
 def run(args: argparse.Namespace) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
@@ -274,6 +299,8 @@ def run(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     start_step = meta["step"]
+    if args.lr_end and "tail" not in meta:
+        meta["tail"] = {"step": start_step, "wall_s": meta["wall_s"], "steps": args.steps, "minutes": args.minutes}
     t_start = time.time()
     t_ckpt = time.time()
     wall0 = meta["wall_s"]
@@ -290,7 +317,7 @@ def run(args: argparse.Namespace) -> None:
     while step < args.steps and not stop["flag"]:
         if args.minutes and time.time() - t_start > args.minutes * 60:
             break
-        lr = args.lr * (0.2 if args.lr_drop_at and step >= args.lr_drop_at else 1.0)
+        lr = lr_now(args, meta, step, wall0 + time.time() - t_start)
         for g in opt.param_groups:
             g["lr"] = lr
         x, m = sampler.batch(args.batch)
@@ -418,6 +445,7 @@ def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) 
         "batch": args.batch,
         "crop": args.crop,
         "lr": args.lr,
+        **({"lr_tail": {"to": args.lr_end, **meta["tail"]}} if args.lr_end and "tail" in meta else {}),
         "data": {
             "photos": [str(p) for p in args.photos],
             "pairs": [str(p) for p in args.pairs],

@@ -93,6 +93,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--schedule", choices=("cosine", "poly"), default="cosine")
     p.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
     p.add_argument("--aug", choices=("strong", "basic"), default="strong", help="basic: the pre-2026-12 recipe")
+    p.add_argument(
+        "--paste",
+        type=float,
+        default=0.0,
+        help="share of crops that get 1–2 objects copy-pasted from other training photos (multi-object scenes)",
+    )
 
 
 # ----------------------------------------------------------------------------- data
@@ -175,9 +181,60 @@ class SegSampler:
     ignore label for pixels that come from padding or rotation), so they stay aligned.
     """
 
-    def __init__(self, samples: list[tuple[np.ndarray, np.ndarray]], crop: int, seed: int, strong: bool = True) -> None:
-        self.samples, self.crop, self.strong = samples, crop, strong
+    def __init__(
+        self,
+        samples: list[tuple[np.ndarray, np.ndarray]],
+        crop: int,
+        seed: int,
+        strong: bool = True,
+        paste_p: float = 0.0,
+    ) -> None:
+        self.samples, self.crop, self.strong, self.paste_p = samples, crop, strong, paste_p
         self.rng = np.random.default_rng(seed)
+
+    def _paste(self, img: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Copy-paste: 1–2 objects cut from other training photos, pasted into the crop.
+
+        Salient-object data has one object per photo; photos elsewhere often have several, and
+        their masks are the union of all of them (COCO). Pasting teaches the net that a second,
+        third object is foreground too (Ghiasi et al., CVPR 2021 "Simple Copy-Paste"). The pasted
+        object's edge is feathered inwards (σ ≈ 1 px) so a hard cut-out seam is not what gives it away
+        (Dwibedi et al., ICCV 2017); its label is the hard mask, and it occludes what lies below.
+        """
+        rng, c = self.rng, self.crop
+        img, mask = img.copy(), mask.copy()
+        for _ in range(1 + int(rng.random() < 0.4)):
+            d_img, d_mask = self.samples[int(rng.integers(len(self.samples)))]
+            ys, xs = np.nonzero(d_mask == 1)
+            if len(ys) < 16:
+                continue
+            y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+            obj, om = d_img[y0:y1, x0:x1], (d_mask[y0:y1, x0:x1] == 1).astype(np.float32)
+            s = rng.uniform(0.2, 0.65) * c / max(y1 - y0, x1 - x0)
+            size = (max(4, round((x1 - x0) * s)), max(4, round((y1 - y0) * s)))
+            obj = cv2.resize(obj, size, interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+            om = cv2.resize(om, size, interpolation=cv2.INTER_LINEAR)
+            if rng.random() < 0.5:
+                obj, om = obj[:, ::-1], om[:, ::-1]
+            h, w = om.shape
+            # top-left may put up to a third of the object outside the crop
+            ty = int(rng.integers(-h // 3, c - 2 * h // 3 + 1))
+            tx = int(rng.integers(-w // 3, c - 2 * w // 3 + 1))
+            sy0, sx0 = max(0, -ty), max(0, -tx)
+            dy0, dx0 = max(0, ty), max(0, tx)
+            hh, ww = min(h - sy0, c - dy0), min(w - sx0, c - dx0)
+            if hh <= 0 or ww <= 0:
+                continue
+            hard = om[sy0 : sy0 + hh, sx0 : sx0 + ww] > 0.5
+            # feathered inwards only: the donor's own background never leaks into the crop
+            alpha = (cv2.GaussianBlur(hard.astype(np.float32), (0, 0), 1.0) * hard)[..., None]
+            region = img[dy0 : dy0 + hh, dx0 : dx0 + ww].astype(np.float32)
+            src = obj[sy0 : sy0 + hh, sx0 : sx0 + ww].astype(np.float32)
+            img[dy0 : dy0 + hh, dx0 : dx0 + ww] = np.clip(alpha * src + (1 - alpha) * region + 0.5, 0, 255).astype(
+                np.uint8
+            )
+            mask[dy0 : dy0 + hh, dx0 : dx0 + ww][hard] = 1
+        return img, mask
 
     def _geometry(self, img: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         rng, c = self.rng, self.crop
@@ -228,6 +285,8 @@ class SegSampler:
 
     def _one(self, img: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         img, mask = self._geometry(img, mask)
+        if self.paste_p and self.rng.random() < self.paste_p:
+            img, mask = self._paste(img, mask)
         return self._photometric(img), mask
 
     def batch(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -400,7 +459,9 @@ def run(args: argparse.Namespace) -> None:
         time.time() - t0,
         count_parameters(model) / 1e6,
     )
-    sampler = SegSampler(train, args.crop, seed=args.seed * 1000 + meta["step"], strong=args.aug == "strong")
+    sampler = SegSampler(
+        train, args.crop, seed=args.seed * 1000 + meta["step"], strong=args.aug == "strong", paste_p=args.paste
+    )
     run_dir.mkdir(parents=True, exist_ok=True)
     csv_path = run_dir / "log.csv"
     new_csv = not csv_path.exists()
