@@ -19,7 +19,6 @@ import argparse
 import csv
 import json
 import logging
-import math
 import os
 import signal
 import sys
@@ -39,6 +38,7 @@ from obic_core.rules import MSE_TERM_WEIGHT, MSE_TOP_RATIO
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
 from obic_core.train.data import CropSampler, codec_validation_images
 from obic_core.train.quality_maps import QualityMapSampler
+from obic_core.train.schedule import budget_progress, cosine
 from obic_core.weights import DEFAULT_CODEC, save_weights
 
 log = logging.getLogger("obic.train")
@@ -226,11 +226,8 @@ def lr_now(args: argparse.Namespace, meta: dict[str, Any], step: int, wall_s: fl
     tail = meta.get("tail") if args.lr_end else None
     if tail is None:
         return args.lr * (0.2 if args.lr_drop_at and step >= args.lr_drop_at else 1.0)
-    prog = (step - tail["step"]) / max(1, tail["steps"] - tail["step"])
-    if tail["minutes"]:
-        prog = max(prog, (wall_s - tail["wall_s"]) / (tail["minutes"] * 60))
-    prog = min(max(prog, 0.0), 1.0)
-    return float(args.lr_end + (args.lr - args.lr_end) * 0.5 * (1 + math.cos(math.pi * prog)))
+    prog = budget_progress(step - tail["step"], tail["steps"] - tail["step"], wall_s - tail["wall_s"], tail["minutes"])
+    return cosine(args.lr, args.lr_end, prog)
 
 
 def run(args: argparse.Namespace) -> None:

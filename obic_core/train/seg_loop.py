@@ -40,6 +40,7 @@ from obic_core.datasets import Pair, find_pairs, list_images, refuse_evaluation_
 from obic_core.nn.precision import fast_bf16
 from obic_core.segmentation.deeplab import NET_LONG_SIDE, DeepLabConfig, DeepLabV3, count_parameters
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
+from obic_core.train.schedule import budget_progress, cosine
 
 log = logging.getLogger("obic.train.seg")
 DEFAULT_EXPORT = Path(__file__).resolve().parents[2] / "resources" / "weights" / "deeplab_r34.safetensors"
@@ -396,13 +397,10 @@ def validate(model: DeepLabV3, samples: list[tuple[np.ndarray, np.ndarray]], bf1
 
 def lr_at(args: argparse.Namespace, step: int, wall_s: float) -> float:
     """Linear warm-up, then cosine (or poly 0.9) decay over the steps-or-minutes budget."""
-    prog = step / args.steps
-    if args.minutes:
-        prog = max(prog, wall_s / (args.minutes * 60))
-    prog = min(prog, 1.0)
+    prog = budget_progress(step, args.steps, wall_s, args.minutes)
     warm = min(1.0, (step + 1) / max(1, getattr(args, "warmup", 200)))
     if getattr(args, "schedule", "poly") == "cosine":
-        return args.lr * warm * 0.5 * (1 + np.cos(np.pi * prog)) + 1e-6
+        return cosine(args.lr * warm, 0.0, prog) + 1e-6
     return args.lr * warm * max(0.0, 1 - prog) ** 0.9 + 1e-6
 
 
