@@ -16,7 +16,6 @@ pixel fidelity, which is what object-region PSNR and a user zooming into the obj
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import os
@@ -38,6 +37,7 @@ from obic_core.rules import MSE_TERM_WEIGHT, MSE_TOP_RATIO
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
 from obic_core.train.data import CropSampler, codec_validation_images
 from obic_core.train.quality_maps import QualityMapSampler
+from obic_core.train.run_log import RunLog
 from obic_core.train.schedule import budget_progress, cosine
 from obic_core.weights import DEFAULT_CODEC, save_weights
 
@@ -278,12 +278,6 @@ def run(args: argparse.Namespace) -> None:
     qmaps = QualityMapSampler(binary_p=args.binary_q_p, seed=args.seed * 1000 + rank + meta["step"])
     val_images = codec_validation_images(args.photos) if rank == 0 and args.photos else None
     run_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = run_dir / "log.csv"
-    new_csv = not csv_path.exists()
-    csv_file = open(csv_path, "a", newline="") if rank == 0 else None
-    writer = csv.writer(csv_file) if csv_file else None
-    if writer and new_csv:
-        writer.writerow(["step", "wall_s", "loss", "bpp", "dist", "lr", "val_bpp_q0.5", "val_msssim_q0.5", "val_score"])
 
     stop = {"flag": False}
 
@@ -299,7 +293,6 @@ def run(args: argparse.Namespace) -> None:
     if args.lr_end and "tail" not in meta:
         meta["tail"] = {"step": start_step, "wall_s": meta["wall_s"], "steps": args.steps, "minutes": args.minutes}
     t_start = time.time()
-    t_ckpt = time.time()
     wall0 = meta["wall_s"]
     bar = tqdm(
         total=args.steps, initial=start_step, disable=rank != 0, dynamic_ncols=True, mininterval=5, file=sys.stderr
@@ -309,6 +302,17 @@ def run(args: argparse.Namespace) -> None:
     def checkpoint():
         meta["wall_s"] = wall0 + time.time() - t_start
         save_checkpoint(last, model, opt, {**meta, "config": config.to_dict(), "args": vars_json(args)})
+
+    run_log = (
+        RunLog(
+            run_dir / "log.csv",
+            ["step", "wall_s", "loss", "bpp", "dist", "lr", "val_bpp_q0.5", "val_msssim_q0.5", "val_score"],
+            checkpoint,
+            args.ckpt_minutes,
+        )
+        if rank == 0
+        else None
+    )
 
     step = start_step
     while step < args.steps and not stop["flag"]:
@@ -341,7 +345,7 @@ def run(args: argparse.Namespace) -> None:
         vals = {k: v.item() for k, v in terms.items()}
         ema = vals if ema is None else {k: 0.98 * ema[k] + 0.02 * vals[k] for k in vals}
         if rank == 0:
-            assert writer is not None and csv_file is not None  # rank 0 opened the log
+            assert run_log is not None  # rank 0 opened the log
             bar.update(1)
             bar.set_postfix(
                 loss=f"{ema['loss']:.3f}", bpp=f"{ema['bpp']:.3f}", d=f"{ema['d']:.4f}", lr=f"{lr:.1e}", refresh=False
@@ -365,18 +369,10 @@ def run(args: argparse.Namespace) -> None:
                 if meta["best_score"] is None or v["score"] < meta["best_score"]:
                     meta["best_score"] = v["score"]
                     export(model, config, args, meta, v)
-                checkpoint()
-                t_ckpt = time.time()
-            writer.writerow(row)
-            if step % 50 == 0:
-                csv_file.flush()
-            if time.time() - t_ckpt > args.ckpt_minutes * 60:
-                checkpoint()
-                t_ckpt = time.time()
-    if rank == 0:
-        assert csv_file is not None
-        checkpoint()
-        csv_file.close()
+                run_log.checkpoint()
+            run_log.write(step, row)
+    if run_log is not None:
+        run_log.close()
         bar.close()
         log.info("stopped at step %d; checkpoint %s", step, last)
     if distributed:

@@ -22,7 +22,6 @@ photos from elsewhere; a weights-only snapshot is kept per validation (``snap_<s
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import logging
 import signal
@@ -40,6 +39,7 @@ from obic_core.datasets import Pair, find_pairs, list_images, refuse_evaluation_
 from obic_core.nn.precision import fast_bf16
 from obic_core.segmentation.deeplab import NET_LONG_SIDE, DeepLabConfig, DeepLabV3, count_parameters
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
+from obic_core.train.run_log import RunLog
 from obic_core.train.schedule import budget_progress, cosine
 
 log = logging.getLogger("obic.train.seg")
@@ -461,12 +461,6 @@ def run(args: argparse.Namespace) -> None:
         train, args.crop, seed=args.seed * 1000 + meta["step"], strong=args.aug == "strong", paste_p=args.paste
     )
     run_dir.mkdir(parents=True, exist_ok=True)
-    csv_path = run_dir / "log.csv"
-    new_csv = not csv_path.exists()
-    csv_file = open(csv_path, "a", newline="")
-    writer = csv.writer(csv_file)
-    if new_csv:
-        writer.writerow(["step", "wall_s", "loss", "lr", "val_iou"])
     stop = {"flag": False}
 
     def on_signal(signum, frame):
@@ -476,7 +470,7 @@ def run(args: argparse.Namespace) -> None:
     signal.signal(signal.SIGINT, on_signal)
     from tqdm import tqdm
 
-    t_start = t_ckpt = time.time()
+    t_start = time.time()
     wall0 = meta["wall_s"]
     step = meta["step"]
     bar = tqdm(total=args.steps, initial=step, dynamic_ncols=True, mininterval=10, file=sys.stderr)
@@ -488,6 +482,8 @@ def run(args: argparse.Namespace) -> None:
     def checkpoint() -> None:
         meta["wall_s"] = wall()
         save_checkpoint(last, model, opt, {**meta, "config": config.to_dict(), "args": vars_json(args)})
+
+    run_log = RunLog(run_dir / "log.csv", ["step", "wall_s", "loss", "lr", "val_iou"], checkpoint, args.ckpt_minutes)
 
     while step < args.steps and not stop["flag"]:
         if args.minutes and wall() > args.minutes * 60:
@@ -521,16 +517,9 @@ def run(args: argparse.Namespace) -> None:
                 meta["best_iou"] = v["iou"]
                 meta["wall_s"] = wall()  # the card's wall time is that of the exported step
                 export(model, config, args, meta, {**v, "sources": per}, len(train))
-            checkpoint()
-            t_ckpt = time.time()
-        writer.writerow(row)
-        if step % 50 == 0:
-            csv_file.flush()
-        if time.time() - t_ckpt > args.ckpt_minutes * 60:
-            checkpoint()
-            t_ckpt = time.time()
-    checkpoint()
-    csv_file.close()
+            run_log.checkpoint()
+        run_log.write(step, row)
+    run_log.close()
     bar.close()
     log.info("stopped at step %d (best validation IoU %s); checkpoint %s", step, meta["best_iou"], last)
 
