@@ -308,6 +308,32 @@ def test_bench_runs_every_codec_at_the_same_default_targets(tiny_set, tmp_path):
     assert "anchors" not in doc  # not Kodak: no published curves
 
 
+def test_a_target_above_a_codecs_best_setting_is_listed_as_its_ceiling(tiny_set, tmp_path):
+    """JPEG at quality 100 and OBIC at q = 1 stay far below 30 bpp: those points are real (in the
+    curve) but stand at the codec's ceiling, and the report says so rather than 'reached'."""
+    from obic_core.evaluation.codecs.base import AT_BEST_SETTING
+    from obic_core.evaluation.codecs.rate_search import largest_within
+    from obic_core.evaluation.codecs.registry import get_codec
+    from obic_core.imageio import read_image
+
+    pixels = read_image(tiny_set / "images" / "im0.png").pixels
+    jpeg = get_codec("jpeg")
+    top = largest_within(jpeg, pixels, 30.0)
+    assert top.reached and top.quality == jpeg.q_max and top.extra.get(AT_BEST_SETTING)
+    assert not largest_within(jpeg, pixels, 0.5).extra.get(AT_BEST_SETTING)
+    obic = get_codec("obic-single", threads=1)
+    assert obic.at_bpp(pixels, 30.0).extra.get(AT_BEST_SETTING)
+    assert not obic.at_bpp(pixels, 0.3).extra.get(AT_BEST_SETTING)
+
+    doc = bench.run_bench(str(tiny_set), tmp_path / "c", ["jpeg"], masks="none", bpp=[0.5, 0.8, 1.2, 30.0], workers=1)
+    rows = {r["target"]: r for r in doc["unreached"]["jpeg"]}
+    assert sorted(rows[30.0]["at_best_setting"]) == ["im0", "im1"] and rows[30.0]["not_reached"] == []
+    assert 0.5 not in rows
+    assert [r["n_at_best"] for r in doc["curves"]["jpeg"]] == [0, 0, 0, 2]
+    readme = (tmp_path / "c" / "README.md").read_text()
+    assert "| jpeg | 30 | 0/2 | 2/2 |  |" in readme and "2/2 (2 at best setting) |" in readme
+
+
 @pytest.fixture(scope="module")
 def fake_kodak(tmp_path_factory, sample_photo):
     """Two small crops named like Kodak images, in a folder named kodak."""

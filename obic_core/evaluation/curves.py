@@ -2,7 +2,8 @@
 
 Per codec and setting: mean bpp, mean PSNR (dB), mean MS-SSIM (and its dB form), region
 metrics, seconds. In target-bpp mode a setting is *reached* only if every image reached it;
-:func:`unreached_targets` lists, per codec, the targets some image could not get down to.
+:func:`unreached_targets` lists, per codec, the targets some image could not get down to, and
+those some image could not get up to (its best setting still below the target).
 ``hevc`` is searched at 4:2:0 and 4:4:4 and the better kept: per point in target mode
 (inside the adapter), per image in native-quality mode (:func:`choose_hevc_chroma`).
 """
@@ -15,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from obic_core.evaluation.codecs.base import AT_BEST_SETTING
 from obic_core.evaluation.metrics import ms_ssim_db
 
 #: the dashed companion of ``hevc``: the same files counted whole, container included
@@ -84,6 +86,7 @@ def build_curves(
                 "setting": s,
                 "n": len(group),
                 "n_reached": sum(bool(p["reached"]) for p in group),
+                "n_at_best": sum(bool(p.get("extra", {}).get(AT_BEST_SETTING)) for p in group),
             }
             row["reached"] = row["n"] == n_images and row["n_reached"] == row["n"]
             for k in _AVERAGED:
@@ -103,20 +106,31 @@ def build_curves(
 def unreached_targets(
     points: list[dict], codecs: Sequence[str], targets: Sequence[float], image_keys: Sequence[str]
 ) -> dict[str, list[dict]]:
-    """Per codec, the targets that some image did not reach: ``{"target", "not_reached":
-    [keys whose smallest file is above it], "missing": [keys with no point (failed)]}``.
+    """Per codec, the targets that some image did not meet: ``{"target", "not_reached":
+    [keys whose smallest file is above it], "at_best_setting": [keys whose best setting is still
+    below it: the point stands at the codec's ceiling], "missing": [keys with no point (failed)]}``.
 
-    Codecs that reached every target on every image are left out.
+    Codecs that met every target on every image are left out.
     """
-    done = {(p["codec"], p["setting"], p["image"]): bool(p["reached"]) for p in points}
+    done = {(p["codec"], p["setting"], p["image"]): p for p in points}
     out: dict[str, list[dict]] = {}
     for codec in codecs:
         rows = []
         for t in targets:
-            above = [k for k in image_keys if done.get((codec, t, k)) is False]
-            missing = [k for k in image_keys if (codec, t, k) not in done]
-            if above or missing:
-                rows.append({"target": t, "not_reached": above, "missing": missing, "images": len(image_keys)})
+            got = {k: done[(codec, t, k)] for k in image_keys if (codec, t, k) in done}
+            above = [k for k, p in got.items() if not p["reached"]]
+            ceiling = [k for k, p in got.items() if p["reached"] and p.get("extra", {}).get(AT_BEST_SETTING)]
+            missing = [k for k in image_keys if k not in got]
+            if above or ceiling or missing:
+                rows.append(
+                    {
+                        "target": t,
+                        "not_reached": above,
+                        "at_best_setting": ceiling,
+                        "missing": missing,
+                        "images": len(image_keys),
+                    }
+                )
         if rows:
             out[codec] = rows
     return out

@@ -14,6 +14,10 @@ from obic_core.evaluation.metrics import bpp as _bpp
 from obic_core.evaluation.metrics import timed
 from obic_core.progress import Cancel
 
+#: ``Encoded.extra`` flag: the codec's best setting still gave a file below the target bpp, so the
+#: point stands at the codec's ceiling, not at the target (real, kept in BD-rates, but listed)
+AT_BEST_SETTING = "at_best_setting"
+
 
 @dataclass
 class Encoded:

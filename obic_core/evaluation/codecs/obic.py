@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from obic_core.errors import ObicInputError, ObicWeightsError
-from obic_core.evaluation.codecs.base import CodecAdapter, Encoded, check_cancel, check_image
+from obic_core.evaluation.codecs.base import AT_BEST_SETTING, CodecAdapter, Encoded, check_cancel, check_image
 from obic_core.evaluation.metrics import bpp as _bpp
 from obic_core.evaluation.metrics import obic_layer_bpp, timed
 from obic_core.progress import Cancel
@@ -121,4 +121,6 @@ class ObicCodec(CodecAdapter):
         reached = bool(res.reached) and _bpp(len(data), h, w) <= target_bpp
         extra = self.describe(data, h, w)
         extra["search_encodes"] = res.attempts
+        if reached and res.object_quality >= 1.0 and (self.mask is None or res.background_quality >= 1.0):
+            extra[AT_BEST_SETTING] = True
         return Encoded(data, len(data), float(res.object_quality), h, w, seconds, reached, extra)

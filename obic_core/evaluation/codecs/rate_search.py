@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from obic_core.errors import ObicInputError
-from obic_core.evaluation.codecs.base import CodecAdapter, Encoded, check_cancel, check_image
+from obic_core.evaluation.codecs.base import AT_BEST_SETTING, CodecAdapter, Encoded, check_cancel, check_image
 from obic_core.progress import Cancel
 
 
@@ -41,7 +41,8 @@ def largest_within(codec: CodecAdapter, image: np.ndarray, target_bpp: float, ca
     """Largest file of ``codec`` whose counted bpp is ≤ ``target_bpp``.
 
     If even the smallest setting is above the target, that smallest file comes back with
-    ``reached=False``. ``extra["search_encodes"]`` counts the encodes it took.
+    ``reached=False``; if even the best setting fits below it, that file comes back marked
+    ``extra[AT_BEST_SETTING]``. ``extra["search_encodes"]`` counts the encodes it took.
     """
     image = check_image(image)
     if not target_bpp > 0:
@@ -60,6 +61,8 @@ def largest_within(codec: CodecAdapter, image: np.ndarray, target_bpp: float, ca
         ok = [e for e in tried if e.bytes <= limit]
         if ok:
             best = max(ok, key=lambda e: (e.bytes, e.quality))
+            if best.quality >= codec.q_max:
+                best.extra[AT_BEST_SETTING] = True  # the file is below the target only because nothing is larger
         else:
             best = min(tried, key=lambda e: (e.bytes, e.quality))
             best.reached = False
