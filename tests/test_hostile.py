@@ -567,7 +567,16 @@ def test_interrupt_while_building_the_parser_is_one_line(capsys, monkeypatch):
     assert rc == 130 and err == ["obic: interrupted"]
 
 
-def test_interrupt_turned_into_an_import_error_is_still_an_interruption(capsys, monkeypatch):
+@pytest.fixture
+def foreground_sigint():
+    """SIGINT handled as in a terminal's foreground, even when pytest runs as a background job
+    (which inherits SIGINT ignored, a setting obic deliberately leaves alone)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_interrupt_turned_into_an_import_error_is_still_an_interruption(capsys, monkeypatch, foreground_sigint):
     """numpy re-raises a Ctrl-C during its import as ImportError: still 'interrupted'."""
     import obic_core.cli as cli_module
 
@@ -585,6 +594,9 @@ def test_interrupt_turned_into_an_import_error_is_still_an_interruption(capsys, 
 
 _INJECT = r"""
 import signal, sys
+# as in a terminal's foreground: a job started in the background (nohup, '&') inherits SIGINT
+# ignored, and obic rightly leaves an ignored SIGINT alone, so nothing would be delivered
+signal.signal(signal.SIGINT, signal.default_int_handler)
 K = int(sys.argv.pop(1))
 seen = {"on": False, "n": 0}
 def profile(frame, event, arg):

@@ -280,8 +280,10 @@ def _fit_gmm(pixels: np.ndarray, k: int = 5) -> np.ndarray | None:
     k = max(1, min(k, len(px) // 8))
     if k > 1:
         crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 0.5)
-        # (OpenCV takes bestLabels=None and allocates them; its stubs say a matrix is required)
-        _, lab, _ = cv2.kmeans(px, k, None, crit, 1, cv2.KMEANS_PP_CENTERS)  # type: ignore[call-overload]
+        # bestLabels is only an output here (no KMEANS_USE_INITIAL_LABELS); passing an array rather
+        # than None satisfies every OpenCV release's stubs (4.x require a matrix, 5.x allow None)
+        seed_labels = np.zeros((len(px), 1), np.int32)
+        _, lab, _ = cv2.kmeans(px, k, seed_labels, crit, 1, cv2.KMEANS_PP_CENTERS)
         lab = lab.ravel()
     else:
         lab = np.zeros(len(px), np.int32)
