@@ -263,3 +263,17 @@ def test_cosine_tail_anneals_by_steps_or_minutes_and_survives_a_resume():
     # a run without the tail keeps the constant lr and its ×0.2 drop
     plain = argparse.Namespace(lr=4e-5, lr_end=0.0, lr_drop_at=1200)
     assert lr_now(plain, meta, 1100, 0.0) == 4e-5 and lr_now(plain, meta, 1300, 0.0) == pytest.approx(8e-6)
+
+
+def test_an_unreadable_training_photo_is_named_in_the_error(tmp_path):
+    """OpenCV returns None for a file it cannot read; the loader says which file instead of
+    failing later inside cvtColor with an assertion about an empty matrix."""
+    from obic_core.datasets import Pair
+    from obic_core.train.seg_loop import load_pair
+
+    photo = tmp_path / "broken.jpg"
+    photo.write_bytes(b"\xff\xd8 not really a JPEG")
+    mask = tmp_path / "broken.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(mask)
+    with pytest.raises(ValueError, match="broken.jpg: not a readable image"):
+        load_pair(Pair("x/broken", photo, mask), 64)

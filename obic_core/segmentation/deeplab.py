@@ -135,6 +135,9 @@ class DeepLabV3(nn.Module):
     round up, and the logits are resized back to exactly (H, W).
     """
 
+    mean: torch.Tensor  # ImageNet normalisation, registered as non-persistent buffers below
+    std: torch.Tensor
+
     def __init__(self, config: DeepLabConfig | None = None) -> None:
         super().__init__()
         self.config = config or DeepLabConfig()

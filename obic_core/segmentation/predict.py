@@ -61,7 +61,8 @@ def load_segmenter(weights: str | Path | None = None):
                 raise ObicWeightsError(
                     f"{path} does not match the DeepLab configuration in its card: {str(exc).splitlines()[0]}"
                 ) from None
-            model.eval().to(memory_format=torch.channels_last)
+            # (channels-last is a real Module.to argument that torch's overload stubs leave out)
+            model.eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             _cache[key] = model
         return _cache[key]
 
@@ -101,10 +102,10 @@ def auto_choice(weights: str | Path | None = None) -> tuple[str, bool]:
     if not net_available(weights):
         return "saliency", False
     ev = read_card(weights).get("evaluation", {}).get("methods", {})
-    iou = {k: v.get("iou") for k, v in ev.items() if isinstance(v, dict) and v.get("iou") is not None}
+    iou: dict[str, float] = {k: v["iou"] for k, v in ev.items() if isinstance(v, dict) and v.get("iou") is not None}
     if not iou:
         return "saliency", False
-    best = max(iou, key=iou.get)
+    best = max(iou, key=iou.__getitem__)
     if best == "net+refine":
         return "net", True
     return ("net", False) if best == "net" else ("saliency", False)

@@ -28,6 +28,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -124,11 +125,15 @@ def voc_pairs(folder: Path) -> list[Pair]:
 
 def load_pair(pair: Pair, side: int) -> tuple[np.ndarray, np.ndarray]:
     """Image resized to ``side`` and its mask (0 background, 1 object, 255 ignore)."""
-    img = cv2.cvtColor(cv2.imread(str(pair.image), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    bgr = cv2.imread(str(pair.image), cv2.IMREAD_COLOR)
+    if bgr is None:  # OpenCV returns None for an unreadable file; say which one
+        raise ValueError(f"{pair.image}: not a readable image")
+    img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     with Image.open(pair.mask) as im:
         raw = np.asarray(im)
     if raw.ndim == 3:
         raw = raw[..., 0]
+    mask: np.ndarray
     if "SegmentationClass" in pair.mask.parts:
         mask = np.where(raw == IGNORE, IGNORE, raw > 0).astype(np.uint8)
     else:
@@ -411,7 +416,7 @@ def run(args: argparse.Namespace) -> None:
     torch.manual_seed(args.seed)
     bf16 = not args.no_bf16 and fast_bf16("cpu")
     run_dir, last = args.run_dir, args.run_dir / "last.safetensors"
-    meta = {"step": 0, "wall_s": 0.0, "best_iou": None, "history": []}
+    meta: dict[str, Any] = {"step": 0, "wall_s": 0.0, "best_iou": None, "history": []}
     config = DeepLabConfig(width=args.width, decoder=not args.no_decoder)
     init = None
     if args.init_from and not (args.resume and last.exists()):
@@ -430,7 +435,7 @@ def run(args: argparse.Namespace) -> None:
     if init is not None:
         model.load_state_dict({k: v.float() for k, v in init.state.items()})
         log.info("warm start from %s (%s)", args.init_from, init.card.get("id", "?"))
-    model = model.to(memory_format=torch.channels_last)
+    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW(
