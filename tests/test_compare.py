@@ -218,6 +218,23 @@ def test_bench_writes_results_and_resumes(tiny_set, tmp_path, monkeypatch):
     assert len(again["points"]) == 2 * 4 * len(bpps)
 
 
+def test_points_of_an_older_format_are_measured_again(tiny_set, tmp_path, monkeypatch):
+    """A point saved before a field existed (e.g. the at-best-setting flag) would read as that
+    field's absence: the cache key carries the format, so such points are recomputed."""
+    out = tmp_path / "bench"
+    bench.run_bench(str(tiny_set), out, ["jpeg"], bpp=[0.3, 0.6], workers=1)
+    log = out / points.POINTS_FILE
+    old = [json.loads(line) for line in log.read_text().splitlines()]
+    for rec in old:
+        rec["cache_key"] = rec["cache_key"].replace("|" + points.POINT_FORMAT, "")
+    log.write_text("".join(json.dumps(rec) + "\n" for rec in old))
+    calls = []
+    real = bench.run_point
+    monkeypatch.setattr(bench, "run_point", lambda task: calls.append(task) or real(task))
+    bench.run_bench(str(tiny_set), out, ["jpeg"], bpp=[0.3, 0.6], workers=1)
+    assert len(calls) == 2 * 2
+
+
 def test_bench_interrupted_log_line_is_ignored(tmp_path):
     log = tmp_path / points.POINTS_FILE
     log.write_text(json.dumps({"cache_key": "a", "bpp": 0.1}) + "\n" + '{"cache_key": "b", "bp')

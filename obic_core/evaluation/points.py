@@ -11,6 +11,10 @@ from pathlib import Path
 import numpy as np
 
 POINTS_FILE = "points.jsonl"
+# What a point records. Bumped when a field the report reads is added, so a point measured
+# before it existed is measured again instead of being read as its absence (v2: the
+# "at_best_setting" flag; a v1 point would have reported every ceiling as reached).
+POINT_FORMAT = "points-v2"
 
 
 def json_safe(value):
@@ -59,5 +63,6 @@ def cache_key(task: dict) -> str:
             f"{task['mode']}={task['setting']:g}",
             f"mask={task['mask_source']}",
             task["signature"],
+            POINT_FORMAT,
         ]
     )
