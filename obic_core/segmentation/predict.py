@@ -46,8 +46,7 @@ def load_segmenter(weights: str | Path | None = None):
     key = str(path)
     with _lock:
         if key not in _cache:
-            import torch
-
+            from obic_core.nn.memory_layout import channels_last
             from obic_core.segmentation.deeplab import DeepLabConfig, DeepLabV3
             from obic_core.weights import load_weights
 
@@ -61,8 +60,7 @@ def load_segmenter(weights: str | Path | None = None):
                 raise ObicWeightsError(
                     f"{path} does not match the DeepLab configuration in its card: {str(exc).splitlines()[0]}"
                 ) from None
-            # (channels-last is a real Module.to argument that torch's overload stubs leave out)
-            model.eval().to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            channels_last(model.eval())
             _cache[key] = model
         return _cache[key]
 

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from pytorch_msssim import ms_ssim
 
 from obic_core.masking import HYPER_STRIDE, LATENT_STRIDE, latent_mask_from_pixels
+from obic_core.nn.memory_layout import channels_last
 from obic_core.nn.model import DISTORTION_WEIGHT, RATE_RATIO, LearntOBIC, ModelConfig, rate_weight
 from obic_core.nn.precision import fast_bf16
 from obic_core.rules import MSE_TERM_WEIGHT, MSE_TOP_RATIO
@@ -248,8 +249,7 @@ def run(args: argparse.Namespace) -> None:
     bf16 = not args.no_bf16 and fast_bf16(device)
     log.info("transforms in %s on %s", "bf16 autocast" if bf16 else "fp32", device)
     config = ModelConfig(N=args.N, M=args.M, Nh=args.Nh)
-    # (Module.to takes memory_format; torch's stubs for it do not say so)
-    model = LearntOBIC(config).to(device).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model = channels_last(LearntOBIC(config).to(device))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     run_dir = args.run_dir
     last = run_dir / "last.safetensors"
@@ -269,7 +269,7 @@ def run(args: argparse.Namespace) -> None:
         meta["best_score"] = None  # a different loss makes earlier validation scores incomparable
         meta["loss_id"] = loss_id
     compiled = not args.no_compile and compile_transforms(model)
-    train_model = model
+    train_model: torch.nn.Module = model  # the DDP wrapper when distributed
     if distributed:
         train_model = torch.nn.parallel.DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None

@@ -37,6 +37,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from obic_core.datasets import Pair, find_pairs, list_images, refuse_evaluation_data, split_pairs
+from obic_core.nn.memory_layout import channels_last
 from obic_core.nn.precision import fast_bf16
 from obic_core.segmentation.deeplab import NET_LONG_SIDE, DeepLabConfig, DeepLabV3, count_parameters
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
@@ -435,7 +436,7 @@ def run(args: argparse.Namespace) -> None:
     if init is not None:
         model.load_state_dict({k: v.float() for k, v in init.state.items()})
         log.info("warm start from %s (%s)", args.init_from, init.card.get("id", "?"))
-    model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    model = channels_last(model)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW(
