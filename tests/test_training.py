@@ -266,8 +266,8 @@ def test_cosine_tail_anneals_by_steps_or_minutes_and_survives_a_resume():
 
 
 def test_an_unreadable_training_photo_is_named_in_the_error(tmp_path):
-    """OpenCV returns None for a file it cannot read; the loader says which file instead of
-    failing later inside cvtColor with an assertion about an empty matrix."""
+    """A damaged photo stops the run with the project's input error naming the file, not an
+    assertion from deep inside OpenCV about an empty matrix."""
     from obic_core.datasets import Pair
     from obic_core.train.seg_loop import load_pair
 
@@ -275,5 +275,7 @@ def test_an_unreadable_training_photo_is_named_in_the_error(tmp_path):
     photo.write_bytes(b"\xff\xd8 not really a JPEG")
     mask = tmp_path / "broken.png"
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(mask)
-    with pytest.raises(ValueError, match="broken.jpg: not a readable image"):
+    from obic_core.errors import ObicInputError
+
+    with pytest.raises(ObicInputError, match="broken.jpg"):
         load_pair(Pair("x/broken", photo, mask), 64)

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 from obic_core.datasets import REPO_ROOT, find_pairs, list_images, refuse_evaluation_data, split_pairs
+from obic_core.imageio import read_image
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,7 @@ def codec_validation_stems() -> set[str]:
 
 
 def _load_rgb(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+    return read_image(path).pixels
 
 
 def _load_mask(path: Path) -> np.ndarray:
@@ -89,7 +89,7 @@ class CropSampler:
             for pair in train:
                 img, mask = _load_rgb(pair.image), _load_mask(pair.mask)
                 if mask.shape != img.shape[:2]:
-                    mask = cv2.resize(mask, img.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+                    mask = cv2.resize(mask, img.shape[1::-1], interpolation=cv2.INTER_NEAREST_EXACT)
                 small += min(img.shape[:2]) < crop
                 self.pairs.append(Sample(img, mask))
         if not self.photos and not self.pairs:

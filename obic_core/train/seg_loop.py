@@ -37,6 +37,7 @@ from PIL import Image
 from torch.nn import functional as F
 
 from obic_core.datasets import Pair, find_pairs, list_images, refuse_evaluation_data, split_pairs
+from obic_core.imageio import read_image
 from obic_core.nn.memory_layout import channels_last
 from obic_core.nn.precision import fast_bf16
 from obic_core.segmentation.deeplab import NET_LONG_SIDE, DeepLabConfig, DeepLabV3, count_parameters
@@ -126,10 +127,7 @@ def voc_pairs(folder: Path) -> list[Pair]:
 
 def load_pair(pair: Pair, side: int) -> tuple[np.ndarray, np.ndarray]:
     """Image resized to ``side`` and its mask (0 background, 1 object, 255 ignore)."""
-    bgr = cv2.imread(str(pair.image), cv2.IMREAD_COLOR)
-    if bgr is None:  # OpenCV returns None for an unreadable file; say which one
-        raise ValueError(f"{pair.image}: not a readable image")
-    img = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    img = read_image(pair.image).pixels  # the project's one reader: a bad file is named in the error
     with Image.open(pair.mask) as im:
         raw = np.asarray(im)
     if raw.ndim == 3:
