@@ -279,3 +279,23 @@ def test_an_unreadable_training_photo_is_named_in_the_error(tmp_path):
 
     with pytest.raises(ObicInputError, match="broken.jpg"):
         load_pair(Pair("x/broken", photo, mask), 64)
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_a_stop_signal_only_raises_the_training_loops_flag(signum):
+    """Ctrl-C or kill must not land inside a backward pass or a checkpoint write: the signal
+    only sets the flag the loop checks between steps (it then saves and exports)."""
+    import signal
+
+    from obic_core.train.stop_request import StopRequest
+
+    sig = getattr(signal, signum)
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        stop = StopRequest()
+        assert not stop.requested
+        signal.raise_signal(sig)  # with Python's defaults: KeyboardInterrupt / process killed
+        assert stop.requested
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)

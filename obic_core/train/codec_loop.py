@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ from obic_core.train.data import CropSampler, codec_validation_images
 from obic_core.train.quality_maps import QualityMapSampler
 from obic_core.train.run_log import RunLog
 from obic_core.train.schedule import budget_progress, cosine
+from obic_core.train.stop_request import StopRequest
 from obic_core.weights import DEFAULT_CODEC, save_weights
 
 log = logging.getLogger("obic.train")
@@ -279,13 +279,7 @@ def run(args: argparse.Namespace) -> None:
     val_images = codec_validation_images(args.photos) if rank == 0 and args.photos else None
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    stop = {"flag": False}
-
-    def on_signal(signum, frame):
-        stop["flag"] = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = StopRequest()
 
     from tqdm import tqdm
 
@@ -315,7 +309,7 @@ def run(args: argparse.Namespace) -> None:
     )
 
     step = start_step
-    while step < args.steps and not stop["flag"]:
+    while step < args.steps and not stop.requested:
         if args.minutes and time.time() - t_start > args.minutes * 60:
             break
         lr = lr_now(args, meta, step, wall0 + time.time() - t_start)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 import time
 from pathlib import Path
@@ -44,6 +43,7 @@ from obic_core.segmentation.deeplab import NET_LONG_SIDE, DeepLabConfig, DeepLab
 from obic_core.train.checkpoint import load_checkpoint, save_checkpoint
 from obic_core.train.run_log import RunLog
 from obic_core.train.schedule import budget_progress, cosine
+from obic_core.train.stop_request import StopRequest
 
 log = logging.getLogger("obic.train.seg")
 DEFAULT_EXPORT = Path(__file__).resolve().parents[2] / "resources" / "weights" / "deeplab_r34.safetensors"
@@ -465,13 +465,7 @@ def run(args: argparse.Namespace) -> None:
         train, args.crop, seed=args.seed * 1000 + meta["step"], strong=args.aug == "strong", paste_p=args.paste
     )
     run_dir.mkdir(parents=True, exist_ok=True)
-    stop = {"flag": False}
-
-    def on_signal(signum, frame):
-        stop["flag"] = True
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = StopRequest()
     from tqdm import tqdm
 
     t_start = time.time()
@@ -489,7 +483,7 @@ def run(args: argparse.Namespace) -> None:
 
     run_log = RunLog(run_dir / "log.csv", ["step", "wall_s", "loss", "lr", "val_iou"], checkpoint, args.ckpt_minutes)
 
-    while step < args.steps and not stop["flag"]:
+    while step < args.steps and not stop.requested:
         if args.minutes and wall() > args.minutes * 60:
             break
         lr = lr_at(args, step, wall())
