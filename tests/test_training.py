@@ -245,6 +245,31 @@ def test_a_compiler_failure_falls_back_to_eager_training(photo_dir, tmp_path, mo
     assert len(rows) == 3  # header + both steps, trained eagerly after the failure
 
 
+def test_a_run_exports_its_final_weights_even_when_no_validation_was_due(photo_dir, tmp_path, monkeypatch):
+    """After an annealed tail the last step is the one to ship; it used to take a throw-away
+    script to export it, because --export fires only when a validation improves."""
+    import argparse
+
+    import torch
+
+    from obic_core.train import codec_loop
+    from obic_core.weights import load_weights
+
+    monkeypatch.setattr(codec_loop, "compile_transforms", lambda model: False)
+    monkeypatch.setattr(codec_loop, "codec_validation_images", lambda dirs: torch.rand(1, 3, 192, 192))
+    p = argparse.ArgumentParser()
+    codec_loop.add_arguments(p)
+    args = p.parse_args(
+        ["--photos", str(photo_dir), "--run-dir", str(tmp_path / "run"), "--steps", "2", "--batch", "1"]
+        + ["--crop", "192", "--N", "8", "--M", "16", "--Nh", "8", "--device", "cpu", "--no-bf16"]
+        + ["--val-every", "1000", "--export", str(tmp_path / "best.safetensors")]
+    )
+    codec_loop.run(args)
+    assert not (tmp_path / "best.safetensors").exists()  # no validation was due: no best export
+    final = load_weights(tmp_path / "run" / codec_loop.FINAL_EXPORT)
+    assert final.card["steps"] == 2 and "score" in final.card["validation"]
+
+
 def test_cosine_tail_anneals_by_steps_or_minutes_and_survives_a_resume():
     import argparse
 

@@ -43,6 +43,8 @@ from obic_core.train.stop_request import StopRequest
 from obic_core.weights import DEFAULT_CODEC, save_weights
 
 log = logging.getLogger("obic.train")
+#: the run's final weights (model only, fp16, with card), written to the run folder when it stops
+FINAL_EXPORT = "final.safetensors"
 MSE_WEIGHT = 3000.0  # Λ for --distortion mse (≈ λ=0.046 on 255² MSE at q = 1)
 
 
@@ -366,6 +368,17 @@ def run(args: argparse.Namespace) -> None:
                 run_log.checkpoint()
             run_log.write(step, row)
     if run_log is not None:
+        if val_images is not None and step > start_step:
+            # after an annealed tail the last step, not the best-scored one, is usually the
+            # candidate to ship (session 8); export it too, model only, beside the checkpoint
+            export(
+                model,
+                config,
+                args,
+                meta,
+                validate(model, val_images, device, args.mse_weight, args.mse_top_ratio),
+                run_dir / FINAL_EXPORT,
+            )
         run_log.close()
         bar.close()
         log.info("stopped at step %d; checkpoint %s", step, last)
@@ -411,8 +424,8 @@ def vars_json(args: argparse.Namespace) -> dict:
     }
 
 
-def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) -> None:
-    """Write the current weights as the shipped model + card (fp16, validated after rounding)."""
+def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict, path: Path | None = None) -> None:
+    """Write the current weights (fp16) + card to ``path`` (default ``--export``, the best so far)."""
     mse_term = (
         f"{args.mse_weight:g}*MSE"
         if args.mse_top_ratio == 1.0
@@ -447,5 +460,6 @@ def export(model: LearntOBIC, config: ModelConfig, args, meta: dict, val: dict) 
         "device": str(next(model.parameters()).device),
         "date": time.strftime("%Y-%m-%d %H:%M"),
     }
-    save_weights(model.state_dict(), args.export, card)
-    log.info("exported weights to %s", args.export)
+    path = path or args.export
+    save_weights(model.state_dict(), path, card)
+    log.info("exported weights to %s", path)
