@@ -216,9 +216,23 @@ def test_compiled_transforms_keep_the_checkpoint_layout():
     assert model.g_a._compiled_call_impl is None and model.g_s._compiled_call_impl is None
 
 
+def _tiny_codec_run(photo_dir, tmp_path, export: str):
+    """Arguments for a 2-step codec run of a tiny model on CPU (run folder tmp_path/run)."""
+    import argparse
+
+    from obic_core.train import codec_loop
+
+    p = argparse.ArgumentParser()
+    codec_loop.add_arguments(p)
+    return p.parse_args(
+        ["--photos", str(photo_dir), "--run-dir", str(tmp_path / "run"), "--steps", "2", "--batch", "1"]
+        + ["--crop", "192", "--N", "8", "--M", "16", "--Nh", "8", "--device", "cpu", "--no-bf16"]
+        + ["--val-every", "1000", "--export", str(tmp_path / export)]
+    )
+
+
 def test_a_compiler_failure_falls_back_to_eager_training(photo_dir, tmp_path, monkeypatch, caplog):
     """A machine whose compiler breaks (no C++ toolchain, an unsupported op) still trains."""
-    import argparse
 
     from obic_core.train import codec_loop
 
@@ -231,13 +245,7 @@ def test_a_compiler_failure_falls_back_to_eager_training(photo_dir, tmp_path, mo
         return True
 
     monkeypatch.setattr(codec_loop, "compile_transforms", compile_with_broken_backend)
-    p = argparse.ArgumentParser()
-    codec_loop.add_arguments(p)
-    args = p.parse_args(
-        ["--photos", str(photo_dir), "--run-dir", str(tmp_path / "run"), "--steps", "2", "--batch", "1"]
-        + ["--crop", "192", "--N", "8", "--M", "16", "--Nh", "8", "--device", "cpu", "--no-bf16"]
-        + ["--val-every", "1000", "--export", str(tmp_path / "w.safetensors")]
-    )
+    args = _tiny_codec_run(photo_dir, tmp_path, "w.safetensors")
     with caplog.at_level("WARNING", logger="obic.train"):
         codec_loop.run(args)
     assert "training eagerly" in caplog.text
@@ -248,7 +256,6 @@ def test_a_compiler_failure_falls_back_to_eager_training(photo_dir, tmp_path, mo
 def test_a_run_exports_its_final_weights_even_when_no_validation_was_due(photo_dir, tmp_path, monkeypatch):
     """After an annealed tail the last step is the one to ship; it used to take a throw-away
     script to export it, because --export fires only when a validation improves."""
-    import argparse
 
     import torch
 
@@ -257,13 +264,7 @@ def test_a_run_exports_its_final_weights_even_when_no_validation_was_due(photo_d
 
     monkeypatch.setattr(codec_loop, "compile_transforms", lambda model: False)
     monkeypatch.setattr(codec_loop, "codec_validation_images", lambda dirs: torch.rand(1, 3, 192, 192))
-    p = argparse.ArgumentParser()
-    codec_loop.add_arguments(p)
-    args = p.parse_args(
-        ["--photos", str(photo_dir), "--run-dir", str(tmp_path / "run"), "--steps", "2", "--batch", "1"]
-        + ["--crop", "192", "--N", "8", "--M", "16", "--Nh", "8", "--device", "cpu", "--no-bf16"]
-        + ["--val-every", "1000", "--export", str(tmp_path / "best.safetensors")]
-    )
+    args = _tiny_codec_run(photo_dir, tmp_path, "best.safetensors")
     codec_loop.run(args)
     assert not (tmp_path / "best.safetensors").exists()  # no validation was due: no best export
     final = load_weights(tmp_path / "run" / codec_loop.FINAL_EXPORT)
