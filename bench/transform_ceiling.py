@@ -36,15 +36,14 @@ from obic_core.engine import get_engine
 from obic_core.evaluation import metrics
 from obic_core.evaluation.codecs.registry import get_codec
 from obic_core.imageio import read_image, write_bytes_atomic
-from obic_core.rules import PAD_MULTIPLE
+from obic_core.rules import LATENT_STRIDE, PAD_MULTIPLE
 
 KODAK = ("kodim01.png", "kodim03.png", "kodim05.png", "kodim08.png", "kodim19.png", "kodim23.png")
 
 
 def _tensor(pixels: np.ndarray) -> torch.Tensor:
-    """(1, 3, H, W) in [0, 1], cropped to the model's multiple (so no padding enters the PSNR)."""
-    h, w = (s // PAD_MULTIPLE * PAD_MULTIPLE for s in pixels.shape[:2])
-    return torch.from_numpy(np.array(pixels[:h, :w])).permute(2, 0, 1)[None].float() / 255
+    """(1, 3, H, W) in [0, 1] (``main`` has cropped the photo to the model's multiple)."""
+    return torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None].float() / 255
 
 
 def _psnr(x_hat: torch.Tensor, x: torch.Tensor) -> float:
@@ -53,7 +52,7 @@ def _psnr(x_hat: torch.Tensor, x: torch.Tensor) -> float:
 
 def transform_figures(model, x: torch.Tensor, steps: int, lr: float) -> dict:
     """PSNR of the finer-step and best-latent reconstructions at q = 1 (see the module doc)."""
-    q = torch.ones(1, 1, x.shape[2] // 16, x.shape[3] // 16)
+    q = torch.ones(1, 1, x.shape[2] // LATENT_STRIDE, x.shape[3] // LATENT_STRIDE)
     gain, inv_gain = model.gains(q)
     with torch.no_grad():
         y = model.g_a(x)
@@ -141,7 +140,7 @@ def main() -> int:
     for source, name, path in photos(args.kodak, args.val):
         pixels = read_image(path).pixels
         h, w = (s // PAD_MULTIPLE * PAD_MULTIPLE for s in pixels.shape[:2])
-        pixels = np.ascontiguousarray(pixels[:h, :w])
+        pixels = np.ascontiguousarray(pixels[:h, :w])  # so no padding enters any PSNR below
         t0 = time.perf_counter()
         enc = obic.encode_at(pixels, 1.0)
         ref = hevc.at_bpp(pixels, enc.bpp)
